@@ -1,0 +1,2 @@
+// Umbrella header for libzmq (pkg-config libzmq).
+#include <zmq.h>

@@ -1,0 +1,71 @@
+import Testing
+@testable import Tensor
+
+@Suite("BLAS entry point")
+struct BLASTests {
+    /// Deterministic uniform values in [-1, 1) (SplitMix64), so failures reproduce.
+    static func random(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed
+        return (0..<count).map { _ in
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return Float(z >> 40) / Float(1 << 23) - 1
+        }
+    }
+
+    static func naive(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b: [Float]) -> [Double] {
+        var c = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k {
+                    let av = transA ? a[p * m + i] : a[i * k + p]
+                    let bv = transB ? b[j * k + p] : b[p * n + j]
+                    s += Double(av) * Double(bv)
+                }
+                c[i * n + j] = s
+            }
+        }
+        return c
+    }
+
+    @Test("sgemm equals a naive product on non-square matrices", arguments: [
+        (false, false, 37, 53, 29), (true, false, 64, 7, 131), (false, true, 5, 96, 17), (true, true, 41, 33, 70),
+    ])
+    func sgemmMatchesNaive(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int) {
+        let a = Self.random(m * k, seed: 1), b = Self.random(k * n, seed: 2)
+        var c = [Float](repeating: .nan, count: m * n)
+        BLAS.sgemm(
+            transA: transA ? .transposed : .none, transB: transB ? .transposed : .none, m: m, n: n, k: k,
+            a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, c: &c, ldc: n)
+        let reference = Self.naive(transA: transA, transB: transB, m: m, n: n, k: k, a: a, b: b)
+        var maxError = 0.0, norm = 0.0
+        for (x, r) in zip(c, reference) {
+            maxError = max(maxError, abs(Double(x) - r))
+            norm = max(norm, abs(r))
+        }
+        #expect(maxError / norm < 1e-5, "relative error \(maxError / norm) for \(m)x\(n)x\(k)")
+    }
+
+    @Test("alpha and beta accumulate into C")
+    func alphaBeta() {
+        let a: [Float] = [1, 2, 3, 4, 5, 6]  // 2x3
+        let b: [Float] = [7, 8, 9, 10, 11, 12]  // 3x2
+        var c: [Float] = [1, 1, 1, 1]
+        BLAS.sgemm(m: 2, n: 2, k: 3, alpha: 2, a: a, lda: 3, b: b, ldb: 2, beta: 3, c: &c, ldc: 2)
+        let expected: [Float] = [119, 131, 281, 311]  // 2·(A·B) + 3, A·B = [[58, 64], [139, 154]]
+        #expect(c == expected)
+    }
+
+    @Test("thread count can be set")
+    func threads() {
+        let before = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        #expect(BLAS.threadCount == 1)
+        BLAS.setThreadCount(before)
+        #expect(BLAS.threadCount == before)
+    }
+}
