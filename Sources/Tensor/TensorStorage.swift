@@ -1,0 +1,43 @@
+/// The memory behind one or more tensors: `count` float32 elements, 64-byte aligned, owned or borrowed.
+///
+/// Owned storage is allocated here and freed in `deinit`. Borrowed storage points into memory that
+/// another object owns (a memory-mapped checkpoint): `owner` keeps that object alive for as long as any
+/// tensor uses the storage, and the memory is never written (`isReadOnly`; `Tensor` copies on write).
+public final class TensorStorage: @unchecked Sendable {
+    // Safety: the pointer is immutable after init. Element writes only happen through a `Tensor` that
+    // holds the only reference (copy-on-write checks `isKnownUniquelyReferenced`), so no two threads
+    // write the same storage unless the caller shares one `Tensor` across threads, which its value
+    // semantics prevent.
+    public let base: UnsafeMutablePointer<Float>
+    public let count: Int
+    /// Whether this storage points into memory owned by someone else (it is then never written).
+    public let isReadOnly: Bool
+    private let owner: AnyObject?
+
+    /// Alignment of owned storage, in bytes (a cache line; enough for every SIMD width we use).
+    public static let alignment = 64
+
+    /// Allocates `count` uninitialised elements.
+    public init(uninitializedCount count: Int) {
+        precondition(count >= 0, "negative storage size \(count)")
+        let bytes = max(1, count) * MemoryLayout<Float>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.alignment)
+        self.base = raw.bindMemory(to: Float.self, capacity: max(1, count))
+        self.count = count
+        self.isReadOnly = false
+        self.owner = nil
+    }
+
+    /// Wraps memory owned by `owner` (for example a memory-mapped file) without copying.
+    /// The memory must hold `count` float32 values, stay valid while `owner` lives, and not change.
+    public init(borrowing base: UnsafePointer<Float>, count: Int, owner: AnyObject) {
+        self.base = UnsafeMutablePointer(mutating: base)
+        self.count = count
+        self.isReadOnly = true
+        self.owner = owner
+    }
+
+    deinit {
+        if owner == nil { UnsafeMutableRawPointer(base).deallocate() }
+    }
+}
