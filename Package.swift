@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
 )
