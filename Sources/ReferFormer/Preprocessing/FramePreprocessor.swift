@@ -61,7 +61,10 @@ public struct FramePreprocessor: Sendable {
     /// The size torchvision's `T.Resize(shorterSide)` gives a frame of `originalHeight × originalWidth`:
     /// the shorter side (the width when the frame is square or portrait) becomes `shorterSide`, the
     /// longer one `int(shorterSide · long / short)` (Python's true division, then truncation).
+    /// - Precondition: all sizes are positive (`batch` checks frame sizes before calling this).
     public static func modelInputSize(originalHeight: Int, originalWidth: Int, shorterSide: Int = 360) -> (height: Int, width: Int) {
+        precondition(originalHeight > 0 && originalWidth > 0 && shorterSide > 0,
+                     "modelInputSize needs positive sizes, got \(originalHeight)×\(originalWidth), shorter side \(shorterSide)")
         let widthIsShort = originalWidth <= originalHeight
         let short = widthIsShort ? originalWidth : originalHeight
         let long = widthIsShort ? originalHeight : originalWidth
