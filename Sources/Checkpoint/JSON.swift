@@ -1,7 +1,7 @@
 /// A minimal, strict JSON value and parser for safetensors headers. Written here (instead of
 /// Foundation's JSONSerialization) to keep key order, to tell integers from floats and booleans
 /// (NSNumber bridging does not), to reject duplicate keys and to bound nesting depth on hostile input.
-indirect enum JSONValue {
+enum JSONValue {
     case null
     case bool(Bool)
     case int(Int)
