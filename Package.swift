@@ -26,13 +26,18 @@ let package = Package(
 
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
+        .target(name: "Tokenizer"),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
+        .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
+
         // MARK: Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ],
