@@ -27,6 +27,8 @@ public struct RobertaTokenizer: Sendable {
     private let model: BytePairModel
     private let matcher: AddedTokenMatcher
     private let tokensByID: [Int32: String]
+    /// Spelling (exact UTF-8) → id; added tokens take precedence, as in `tokenizers`' `token_to_id`.
+    private let idsByToken: [[UInt8]: Int32]
     private let specialIDs: Set<Int32>
     private let prefixIDs: [Int32]
     private let suffixIDs: [Int32]
@@ -78,7 +80,8 @@ public struct RobertaTokenizer: Sendable {
         let bos = added[0].id
         let eos = added[2].id
         self.init(
-            model: model, tokensByID: loader.tokensByID, addedTokens: added, prefixIDs: [bos],
+            model: model, tokensByID: loader.tokensByID, idsByToken: loader.idsByToken, addedTokens: added,
+            prefixIDs: [bos],
             suffixIDs: [eos], padTokenID: added[1].id, addPrefixSpace: false)
     }
 
@@ -195,16 +198,21 @@ public struct RobertaTokenizer: Sendable {
         }
         let pad = added.first { $0.content == "<pad>" }?.id ?? loader.id(of: "<pad>")
         self.init(
-            model: model, tokensByID: tokensByID, addedTokens: added, prefixIDs: prefix, suffixIDs: suffix,
+            model: model, tokensByID: tokensByID, idsByToken: loader.idsByToken, addedTokens: added,
+            prefixIDs: prefix, suffixIDs: suffix,
             padTokenID: pad, addPrefixSpace: addPrefixSpace)
     }
 
     private init(
-        model: BytePairModel, tokensByID: [Int32: String], addedTokens: [AddedToken], prefixIDs: [Int32],
-        suffixIDs: [Int32], padTokenID: Int32?, addPrefixSpace: Bool
+        model: BytePairModel, tokensByID: [Int32: String], idsByToken: [[UInt8]: Int32],
+        addedTokens: [AddedToken], prefixIDs: [Int32], suffixIDs: [Int32], padTokenID: Int32?,
+        addPrefixSpace: Bool
     ) {
         self.model = model
         self.tokensByID = tokensByID
+        var idsByToken = idsByToken
+        for token in addedTokens { idsByToken[Array(token.content.utf8)] = token.id }
+        self.idsByToken = idsByToken
         self.addedTokens = addedTokens
         self.matcher = AddedTokenMatcher(addedTokens)
         self.specialIDs = Set(addedTokens.filter(\.special).map(\.id))
@@ -359,10 +367,5 @@ public struct RobertaTokenizer: Sendable {
     }
 
     /// The id of a vocabulary spelling (exact scalars), or `nil`.
-    public func id(for token: String) -> Int32? {
-        if let added = addedTokens.first(where: { $0.content.unicodeScalars.elementsEqual(token.unicodeScalars) }) {
-            return added.id
-        }
-        return tokensByID.first { $0.value.unicodeScalars.elementsEqual(token.unicodeScalars) }?.key
-    }
+    public func id(for token: String) -> Int32? { idsByToken[Array(token.utf8)] }
 }

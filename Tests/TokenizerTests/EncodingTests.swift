@@ -82,6 +82,20 @@ struct EncodingTests {
         #expect(tokenizer.id(for: "<mask>") == 4)
     }
 
+    /// Expected ids from HF `tokenizers` 0.23.3 (`encode(s, add_special_tokens=False)`): "the"×1000 →
+    /// 262×1000, "left"×999 → 315×999, "dog"×1000 → (72, 83, 75)×1000, "a"×n → 69×n.
+    @Test("long runs without spaces are merged like tokenizers (and do not stall: O(n log n) merging)")
+    func longRuns() throws {
+        let tokenizer = try Fixtures.vocabularyAndMerges()
+        #expect(tokenizer.contentIDs(String(repeating: "the", count: 1000)) == [Int32](repeating: 262, count: 1000))
+        #expect(tokenizer.contentIDs(String(repeating: "left", count: 999)) == [Int32](repeating: 315, count: 999))
+        #expect(tokenizer.contentIDs(String(repeating: "dog", count: 1000)) == [[Int32]](repeating: [72, 83, 75], count: 1000).flatMap { $0 })
+        let huge = tokenizer.contentIDs(String(repeating: "a", count: 200_000))
+        #expect(huge == [Int32](repeating: 69, count: 200_000))
+        let error = try #require(throws: TokenizerError.self) { try tokenizer.encode(String(repeating: "the", count: 600)) }
+        #expect(error.code == .inputTooLong)
+    }
+
     @Test("a batch is padded on the right with <pad> and attention mask 0")
     func batchPadding() throws {
         let tokenizer = try Fixtures.vocabularyAndMerges()
