@@ -28,16 +28,21 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "ReferFormer", dependencies: ["Tensor"]),
         .target(name: "Checkpoint"),
+        .target(name: "Tokenizer"),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
+        .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
+
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ],

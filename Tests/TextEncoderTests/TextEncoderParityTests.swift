@@ -4,6 +4,7 @@ import Checkpoint
 import ReferFormer
 import Tensor
 import TestSupport
+import Tokenizer
 
 /// The RoBERTa text encoder + FeatureResizer against the official model's tensors (golden
 /// referformer-tiny: 1-layer RoBERTa of width 768, vocabulary 1000, resizer to 64).
@@ -54,6 +55,24 @@ struct TextEncoderParityTests {
             #expect(comparison.passed, "\(name) \(key): \(comparison)")
         }
         #expect(out.paddingMask == [Bool](repeating: false, count: ids.count))
+    }
+
+    @Test("from the caption text: the tokenizer gives the official ids, and the features follow", arguments: ["case_1", "case_2"])
+    func fromCaption(_ name: String) throws {
+        let golden = try GoldenTensors("referformer-tiny/\(name).safetensors")
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("referformer-tiny/\(name).json"))) as? [String: Any]
+        let caption = try #require(meta?["caption"] as? String)
+        let tokenizer = try RobertaTokenizer(
+            vocabularyURL: Fixtures.url("tokenizer/vocab.json"), mergesURL: Fixtures.url("tokenizer/merges.txt"))
+        let ids = try tokenizer.encode(caption).ids.map(Int.init)
+        #expect(ids == (try golden.ints("text.input_ids")), "\(name): \(caption)")
+        let weights = try Self.loadWeights()
+        let encoder = TextEncoder(weights, roberta: try #require(RobertaConfiguration.inferred(from: try Self.shapes())), hiddenDim: 64)
+        let out = encoder(ids: ids)
+        for (key, actual) in [("text.word_features", out.wordFeatures), ("text.sentence_feature", out.sentenceFeature)] {
+            let comparison = Comparison(actual, try golden.tensor(key), tolerance: 1e-4)
+            #expect(comparison.passed, "\(name) \(key): \(comparison)")
+        }
     }
 
     @Test("padding: pads change neither the real tokens' features nor the pooled output")
