@@ -27,13 +27,22 @@ let package = Package(
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "ReferFormer", dependencies: ["Tensor"]),
+        .target(name: "Checkpoint"),
+        .target(name: "Tokenizer"),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
+        .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
+
         // MARK: Tests
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
