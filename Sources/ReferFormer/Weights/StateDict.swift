@@ -34,6 +34,9 @@ public final class StateDict {
     /// The shape stored under `key`, if any (does not mark it used); for architecture inference.
     public func shape(of key: String) -> [Int]? { tensors[key]?.shape }
 
+    /// Every key with its shape (does not mark anything used); for architecture inference.
+    public var shapes: [String: [Int]] { tensors.mapValues(\.shape) }
+
     /// Every key starting with `prefix` (checkpoint order).
     public func keys(withPrefix prefix: String) -> [String] { keys.filter { $0.hasPrefix(prefix) } }
 
