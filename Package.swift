@@ -26,7 +26,8 @@ let package = Package(
 
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "ReferFormer", dependencies: ["Tensor"]),
+        .target(name: "Checkpoint"),
+        .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint"]),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
@@ -34,6 +35,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ],
