@@ -9,76 +9,9 @@ import Tensor
 import Glibc
 #endif
 
-// MARK: Element-wise with broadcasting
+// MARK: Structure
 
 extension Tensor {
-    static func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int] {
-        let r = max(a.count, b.count)
-        var out = [Int](repeating: 1, count: r)
-        for i in 0..<r {
-            let x = i - (r - a.count) >= 0 ? a[i - (r - a.count)] : 1
-            let y = i - (r - b.count) >= 0 ? b[i - (r - b.count)] : 1
-            precondition(x == y || x == 1 || y == 1, "cannot broadcast \(a) with \(b)")
-            out[i] = x == 1 ? y : x
-        }
-        return out
-    }
-
-    static func zipElements(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
-        let shape = broadcastShape(a.shape, b.shape)
-        let ae = a.expanded(to: shape).contiguous(), be = b.expanded(to: shape).contiguous()
-        return ae.withUnsafeBufferPointer { pa in
-            be.withUnsafeBufferPointer { pb in
-                Tensor(shape: shape) { out in
-                    for i in 0..<out.count { out[i] = f(pa[i], pb[i]) }
-                }
-            }
-        }
-    }
-
-    func mapElements(_ f: (Float) -> Float) -> Tensor {
-        withUnsafeBufferPointer { p in
-            Tensor(shape: shape) { out in
-                for i in 0..<out.count { out[i] = f(p[i]) }
-            }
-        }
-    }
-
-    static func + (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, +) }
-    static func - (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, -) }
-    static func * (a: Tensor, b: Tensor) -> Tensor { zipElements(a, b, *) }
-    static func + (a: Tensor, b: Float) -> Tensor { a.mapElements { $0 + b } }
-    static func * (a: Tensor, b: Float) -> Tensor { a.mapElements { $0 * b } }
-
-    func relu() -> Tensor { mapElements { max($0, 0) } }
-    func sigmoid() -> Tensor { mapElements { 1 / (1 + expf(-$0)) } }
-
-    /// Official `util.misc.inverse_sigmoid`.
-    func inverseSigmoid(eps: Float = 1e-5) -> Tensor {
-        mapElements { v in
-            let x = min(max(v, 0), 1)
-            return logf(max(x, eps) / max(1 - x, eps))
-        }
-    }
-
-    /// Softmax over the last dimension only (all this stopgap needs).
-    func softmax(axis: Int) -> Tensor {
-        precondition(self.axis(axis) == rank - 1, "stopgap softmax supports the last axis only")
-        let n = shape[rank - 1]
-        var out = contiguous()
-        out.withUnsafeMutableBufferPointer { p in
-            for row in 0..<(p.count / max(n, 1)) {
-                let base = row * n
-                var m = -Float.infinity
-                for i in 0..<n { m = max(m, p[base + i]) }
-                var s: Float = 0
-                for i in 0..<n { let e = expf(p[base + i] - m); p[base + i] = e; s += e }
-                for i in 0..<n { p[base + i] /= s }
-            }
-        }
-        return out
-    }
-
     static func concat(_ tensors: [Tensor], axis: Int) -> Tensor {
         let first = tensors[0]
         let d = first.axis(axis)
@@ -100,117 +33,6 @@ extension Tensor {
                 col += len
             }
         }
-    }
-}
-
-// MARK: Linear algebra and normalisation
-
-extension Tensor {
-    /// x (…, in) · weightᵀ (out, in) + bias → (…, out).
-    func linear(weight: Tensor, bias: Tensor?) -> Tensor {
-        let inF = shape[rank - 1], outF = weight.shape[0]
-        precondition(weight.shape == [outF, inF], "linear: input \(shape) weight \(weight.shape)")
-        let rows = count / max(inF, 1)
-        var outShape = shape
-        outShape[rank - 1] = outF
-        let x = contiguous(), w = weight.contiguous()
-        let b = bias?.contiguous()
-        return Tensor(shape: outShape) { out in
-            if let b {
-                b.withUnsafeBufferPointer { pb in
-                    for r in 0..<rows { (out.baseAddress! + r * outF).update(from: pb.baseAddress!, count: outF) }
-                }
-            }
-            x.withUnsafeBufferPointer { px in
-                w.withUnsafeBufferPointer { pw in
-                    BLAS.sgemm(transB: .transposed, m: rows, n: outF, k: inF, a: px.baseAddress!, lda: inF,
-                               b: pw.baseAddress!, ldb: inF, beta: b == nil ? 0 : 1, c: out.baseAddress!, ldc: outF)
-                }
-            }
-        }
-    }
-
-    func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
-        let n = shape[rank - 1]
-        let w = weight?.scalars, b = bias?.scalars
-        var out = contiguous()
-        let rows = count / max(n, 1)
-        out.withUnsafeMutableBufferPointer { p in
-            let base = UncheckedPointer(p.baseAddress!)
-            Parallel.forEach(rows, minChunk: 64) { range in
-                let p = base.pointer
-                for r in range {
-                    let row = p + r * n
-                    var mean: Float = 0
-                    for i in 0..<n { mean += row[i] }
-                    mean /= Float(n)
-                    var v: Float = 0
-                    for i in 0..<n { let d = row[i] - mean; v += d * d }
-                    let inv = 1 / (v / Float(n) + eps).squareRoot()
-                    for i in 0..<n {
-                        var y = (row[i] - mean) * inv
-                        if let w { y *= w[i] }
-                        if let b { y += b[i] }
-                        row[i] = y
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
-        let n = shape[0], c = shape[1]
-        let spatial = count / max(n * c, 1)
-        let cpg = c / groups
-        let w = weight?.scalars, b = bias?.scalars
-        var out = contiguous()
-        out.withUnsafeMutableBufferPointer { p in
-            let base = UncheckedPointer(p.baseAddress!)
-            Parallel.forEach(n * groups) { range in
-                for ng in range {
-                    let g = ng % groups
-                    let start = base.pointer + ng * cpg * spatial
-                    let len = cpg * spatial
-                    var mean: Double = 0
-                    for i in 0..<len { mean += Double(start[i]) }
-                    mean /= Double(len)
-                    var v: Double = 0
-                    for i in 0..<len { let d = Double(start[i]) - mean; v += d * d }
-                    let inv = Float(1 / (v / Double(len) + Double(eps)).squareRoot())
-                    let m = Float(mean)
-                    for cc in 0..<cpg {
-                        let ch = g * cpg + cc
-                        let scale = inv * (w?[ch] ?? 1), shift = b?[ch] ?? 0
-                        let row = start + cc * spatial
-                        for i in 0..<spatial { row[i] = (row[i] - m) * scale + shift }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    static func foldBatchNorm(convWeight: Tensor, convBias: Tensor?, weight: Tensor, bias: Tensor,
-                              runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5) -> (weight: Tensor, bias: Tensor) {
-        let cout = convWeight.shape[0]
-        let per = convWeight.count / cout
-        let w = weight.scalars, b = bias.scalars, rm = runningMean.scalars, rv = runningVar.scalars
-        let cb = convBias?.scalars
-        var scale = [Float](repeating: 0, count: cout)
-        var shift = [Float](repeating: 0, count: cout)
-        for o in 0..<cout {
-            // FrozenBatchNorm2d: scale = w · rsqrt(rv + eps), bias = b − rm · scale.
-            scale[o] = w[o] * (1 / (rv[o] + eps).squareRoot())
-            shift[o] = b[o] - rm[o] * scale[o] + (cb?[o] ?? 0) * scale[o]
-        }
-        let cw = convWeight.contiguous()
-        let folded = cw.withUnsafeBufferPointer { p in
-            Tensor(shape: convWeight.shape) { out in
-                for o in 0..<cout { for i in 0..<per { out[o * per + i] = p[o * per + i] * scale[o] } }
-            }
-        }
-        return (folded, Tensor(shape: [cout], elements: shift))
     }
 }
 
@@ -290,7 +112,7 @@ extension Tensor {
                                 for kx in 0..<kernel {
                                     let ix = ox * stride - padding + kx
                                     if ix < 0 || ix >= w { continue }
-                                    m = max(m, s[iy * w + ix])
+                                    m = Swift.max(m, s[iy * w + ix])
                                 }
                             }
                             out[(plane * oh + oy) * ow + ox] = m
@@ -340,7 +162,7 @@ extension Tensor {
                                 for i in 0..<l {
                                     let row = scores + i * s
                                     var m = -Float.infinity
-                                    for j in 0..<s where !(keyPaddingMask?[b][j] ?? false) { m = max(m, row[j]) }
+                                    for j in 0..<s where !(keyPaddingMask?[b][j] ?? false) { m = Swift.max(m, row[j]) }
                                     var sum: Float = 0
                                     for j in 0..<s {
                                         if keyPaddingMask?[b][j] ?? false { row[j] = 0; continue }
