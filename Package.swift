@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
         // MARK: Tests
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
