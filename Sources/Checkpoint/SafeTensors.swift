@@ -66,10 +66,12 @@ public struct SafeTensors: Sendable {
         struct Entry { var name: String; var dtype: DType; var shape: [Int]; var begin: Int; var end: Int; var order: Int }
         var entries: [Entry] = []
         entries.reserveCapacity(members.count)
-        for (name, value) in members {
+        for member in members {
+            let name = member.key, value = member.value
             if name == "__metadata__" {
                 guard case .object(let pairs) = value else { throw header("__metadata__ is \(value.typeName), not an object of strings") }
-                for (key, item) in pairs {
+                for pair in pairs {
+                    let key = pair.key, item = pair.value
                     guard case .string(let text) = item else {
                         throw header("__metadata__ value is \(item.typeName), not a string", key: key)
                     }
@@ -81,7 +83,8 @@ public struct SafeTensors: Sendable {
             var dtypeName: String?
             var shapeValue: JSONValue?
             var offsetsValue: JSONValue?
-            for (field, item) in fields {
+            for entry in fields {
+                let field = entry.key, item = entry.value
                 switch field {
                 case "dtype":
                     guard case .string(let text) = item else { throw header("dtype is \(item.typeName), not a string", key: name) }
