@@ -95,27 +95,20 @@ struct DetectorParityTests {
                 expectClose(decoded.attentionWeights[i], try golden.tensor("decoder.layer\(i).attention_weights"), tolerance: 1e-4,
                             "\(name) decoder.layer\(i).attention_weights")
             }
-            expectClose(Tensor.stackedLeading(decoded.hs), try golden.tensor("decoder.hs"), tolerance: 1e-4, "\(name) decoder.hs")
-            expectClose(Tensor.stackedLeading(decoded.interReferences), try golden.tensor("decoder.inter_references"), tolerance: 1e-4,
+            expectClose(Tensor.stack(decoded.hs, axis: 0), try golden.tensor("decoder.hs"), tolerance: 1e-4, "\(name) decoder.hs")
+            expectClose(Tensor.stack(decoded.interReferences, axis: 0), try golden.tensor("decoder.inter_references"), tolerance: 1e-4,
                         "\(name) decoder.inter_references")
             expectClose(decoded.predLogits.unsqueezed(0), try golden.tensor("output.pred_logits"), tolerance: 1e-4, "\(name) output.pred_logits")
             expectClose(decoded.predBoxes.unsqueezed(0), try golden.tensor("output.pred_boxes"), tolerance: 1e-4, "\(name) output.pred_boxes")
             expectClose(decoded.referencePoints.unsqueezed(0), try golden.tensor("output.reference_points"), tolerance: 1e-4,
                         "\(name) output.reference_points")
             let aux = layers - 1
-            expectClose(Tensor.stackedLeading(decoded.logits.prefix(aux).map { $0.unsqueezed(0) }), try golden.tensor("aux_outputs.pred_logits"),
+            expectClose(Tensor.stack(decoded.logits.prefix(aux).map { $0.unsqueezed(0) }, axis: 0), try golden.tensor("aux_outputs.pred_logits"),
                         tolerance: 1e-4, "\(name) aux_outputs.pred_logits")
-            expectClose(Tensor.stackedLeading(decoded.boxes.prefix(aux).map { $0.unsqueezed(0) }), try golden.tensor("aux_outputs.pred_boxes"),
+            expectClose(Tensor.stack(decoded.boxes.prefix(aux).map { $0.unsqueezed(0) }, axis: 0), try golden.tensor("aux_outputs.pred_boxes"),
                         tolerance: 1e-4, "\(name) aux_outputs.pred_boxes")
         } catch {
             Issue.record("\(name): \(error)")
         }
-    }
-}
-
-extension Tensor {
-    /// Stacks equal-shaped tensors along a new leading axis.
-    static func stackedLeading(_ tensors: [Tensor]) -> Tensor {
-        Tensor.concat(tensors.map { $0.unsqueezed(0) }, axis: 0)
     }
 }

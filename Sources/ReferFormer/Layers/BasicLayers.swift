@@ -100,7 +100,7 @@ struct MultiheadAttention: Sendable {
     /// - Parameters: query (L, N, E), key and value (S, N, E); `keyPaddingMask` N × S, true = ignored.
     /// - Returns: (L, N, E).
     func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: [[Bool]]? = nil) -> Tensor {
-        Tensor.multiheadAttention(query: query, key: key, value: value, weights: weights, heads: heads,
+        multiheadAttention(query: query, key: key, value: value, weights: weights, heads: heads,
                                   keyPaddingMask: keyPaddingMask).output
     }
 }

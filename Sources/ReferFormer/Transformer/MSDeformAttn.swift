@@ -70,7 +70,7 @@ struct MSDeformAttn: Sendable {
             .reshaped([n, lq, heads, levels, points])
         let locations = MSDeformAttn.samplingLocations(offsets: offsets, reference: reference, layout: layout,
                                                        heads: heads, levels: levels, points: points)
-        let sampled = Tensor.msDeformAttnCore(value: value, spatialShapes: layout.shapes, levelStartIndex: layout.startIndex,
+        let sampled = msDeformAttnCore(value: value, spatialShapes: layout.shapes, levelStartIndex: layout.startIndex,
                                               samplingLocations: locations, attentionWeights: weights)
         return Output(output: outputProj(sampled), samplingLocations: locations, attentionWeights: weights)
     }
