@@ -8,7 +8,7 @@ public struct FeatureResizer: Sendable {
     let normBias: Tensor  // resizer.layer_norm.bias
 
     public init(_ weights: StateDict, prefix: String = "resizer.", inFeatures: Int, outFeatures: Int) {
-        fc = Linear(weights, prefix: prefix + "fc.", inFeatures: inFeatures, outFeatures: outFeatures)
+        fc = Linear(weights: weights, prefix: prefix + "fc", inFeatures: inFeatures, outFeatures: outFeatures)
         normWeight = weights.take(prefix + "layer_norm.weight", shape: [outFeatures])
         normBias = weights.take(prefix + "layer_norm.bias", shape: [outFeatures])
     }

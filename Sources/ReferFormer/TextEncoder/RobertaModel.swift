@@ -66,14 +66,14 @@ struct RobertaLayer {
 
     init(_ weights: StateDict, prefix p: String, config c: RobertaConfiguration) {
         let e = c.hiddenSize, f = c.intermediateSize
-        query = Linear(weights, prefix: p + "attention.self.query.", inFeatures: e, outFeatures: e)
-        key = Linear(weights, prefix: p + "attention.self.key.", inFeatures: e, outFeatures: e)
-        value = Linear(weights, prefix: p + "attention.self.value.", inFeatures: e, outFeatures: e)
-        attentionOutput = Linear(weights, prefix: p + "attention.output.dense.", inFeatures: e, outFeatures: e)
+        query = Linear(weights: weights, prefix: p + "attention.self.query", inFeatures: e, outFeatures: e)
+        key = Linear(weights: weights, prefix: p + "attention.self.key", inFeatures: e, outFeatures: e)
+        value = Linear(weights: weights, prefix: p + "attention.self.value", inFeatures: e, outFeatures: e)
+        attentionOutput = Linear(weights: weights, prefix: p + "attention.output.dense", inFeatures: e, outFeatures: e)
         attentionNormWeight = weights.take(p + "attention.output.LayerNorm.weight", shape: [e])
         attentionNormBias = weights.take(p + "attention.output.LayerNorm.bias", shape: [e])
-        intermediate = Linear(weights, prefix: p + "intermediate.dense.", inFeatures: e, outFeatures: f)
-        output = Linear(weights, prefix: p + "output.dense.", inFeatures: f, outFeatures: e)
+        intermediate = Linear(weights: weights, prefix: p + "intermediate.dense", inFeatures: e, outFeatures: f)
+        output = Linear(weights: weights, prefix: p + "output.dense", inFeatures: f, outFeatures: e)
         outputNormWeight = weights.take(p + "output.LayerNorm.weight", shape: [e])
         outputNormBias = weights.take(p + "output.LayerNorm.bias", shape: [e])
         heads = c.numAttentionHeads
@@ -115,7 +115,7 @@ public struct RobertaModel: Sendable {
             RobertaLayer(weights, prefix: prefix + "encoder.layer.\($0).", config: configuration)
         }
         let e = configuration.hiddenSize
-        pooler = Linear(weights, prefix: prefix + "pooler.dense.", inFeatures: e, outFeatures: e)
+        pooler = Linear(weights: weights, prefix: prefix + "pooler.dense", inFeatures: e, outFeatures: e)
         // Recent transformers no longer keep `position_ids` as a persistent buffer; old checkpoints do.
         weights.allowUnused { $0 == prefix + "embeddings.position_ids" }
     }

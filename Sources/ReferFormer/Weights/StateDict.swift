@@ -16,6 +16,8 @@ public final class StateDict {
     private var mismatched: [String] = []
     /// Keys that may be present without being used (duplicated twins, stale buffers).
     private var ignorable: [(String) -> Bool] = []
+    /// Makes the parameters of a model built without a checkpoint (benchmarks, random weights).
+    private var generator: ((String, [Int]) -> Tensor)?
 
     /// - Parameter tensors: (key, tensor) pairs in checkpoint order; later duplicates replace earlier ones.
     public init(_ tensors: [(String, Tensor)]) {
@@ -28,17 +30,34 @@ public final class StateDict {
         self.keys = keys
     }
 
+    /// A state dict with no stored tensors whose `take` creates each parameter with `generator(key, shape)`
+    /// and records it (for random-weight models: benchmarks, smoke runs at real sizes).
+    public convenience init(generating generator: @escaping (_ key: String, _ shape: [Int]) -> Tensor) {
+        self.init([])
+        self.generator = generator
+    }
+
     /// Whether the checkpoint has `key` (does not mark it used).
     public func contains(_ key: String) -> Bool { tensors[key] != nil }
 
     /// The shape stored under `key`, if any (does not mark it used); for architecture inference.
     public func shape(of key: String) -> [Int]? { tensors[key]?.shape }
 
+    /// Every key with its shape (does not mark anything used); for architecture inference.
+    public var shapes: [String: [Int]] { tensors.mapValues(\.shape) }
+
     /// Every key starting with `prefix` (checkpoint order).
     public func keys(withPrefix prefix: String) -> [String] { keys.filter { $0.hasPrefix(prefix) } }
 
     /// Takes the parameter `key`, which must have `shape`. On a problem, records it and returns zeros.
     public func take(_ key: String, shape: [Int]) -> Tensor {
+        if let generator, tensors[key] == nil {
+            let made = generator(key, shape)
+            precondition(made.shape == shape, "generator made \(made.shape) for \(key) \(shape)")
+            tensors[key] = made
+            used.insert(key)
+            return made
+        }
         guard let tensor = tensors[key] else {
             missing.append("\(key) \(shape)")
             return Tensor.zeros(shape)
