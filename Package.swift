@@ -5,8 +5,12 @@ import PackageDescription
 
 let package = Package(
     name: "ReferStream",
-    products: [],
-    dependencies: [],
+    products: [
+        .executable(name: "referstream", targets: ["referstream"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // MARK: Native libraries (system-library targets: a module map and one umbrella header each)
         .systemLibrary(
@@ -17,6 +21,8 @@ let package = Package(
         // libzmq's header is on the default include path; its pkg-config file only adds flags that
         // SwiftPM rejects (-isystem for krb5), so it links as plain `zmq` from the module map.
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        // zlib (deflate and CRC-32) for PNG masks; on every Linux system (zlib1g-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -30,11 +36,29 @@ let package = Package(
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "WireProtocol", dependencies: ["CZlib"]),
+        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "referstream",
+            dependencies: [
+                "Transport", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
 
         // MARK: Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: ["Transport", "WireProtocol", "ZeroMQ"],
+            exclude: ["Python"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,2 @@
+import ArgumentParser
+@main struct Referstream: ParsableCommand { func run() {} }
