@@ -29,7 +29,9 @@ extension Socket {
     /// - Returns: nil on timeout.
     public func receiveRouted(timeoutMilliseconds: Int) throws(ZeroMQError) -> RoutedMessage? {
         guard let parts = try receive(timeoutMilliseconds: timeoutMilliseconds), let identity = parts.first else { return nil }
-        if parts.count >= 2 && parts[1].isEmpty {
+        // [identity, "", body…] is a REQ envelope; [identity, ""] alone can only be a DEALER's empty
+        // request (REQ always sends a body after the delimiter).
+        if parts.count >= 3 && parts[1].isEmpty {
             return RoutedMessage(identity: identity, hasDelimiter: true, body: Array(parts.dropFirst(2)))
         }
         return RoutedMessage(identity: identity, hasDelimiter: false, body: Array(parts.dropFirst()))
