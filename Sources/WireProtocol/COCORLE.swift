@@ -27,18 +27,34 @@ public enum COCORLE {
         transitionY.reserveCapacity(4 * width)
         mask.pixels.withUnsafeBytes { raw in
             let words = width / 8
+            @inline(__always) func changes(_ row: Int, _ above: Int, _ offset: Int) -> UInt64 {
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: row + offset, as: UInt64.self))
+                    ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: above + offset, as: UInt64.self))
+            }
             for y in 1..<max(height, 1) {
                 let above = (y - 1) * width, row = y * width
-                for word in 0..<words {
+                var word = 0
+                while word < words {
+                    // Four words at a time: most rows of a mask equal the row above, so the common case
+                    // is one OR of four XORs and a branch.
+                    if word + 4 <= words {
+                        let offset = word * 8
+                        let any = changes(row, above, offset) | changes(row, above, offset + 8)
+                            | changes(row, above, offset + 16) | changes(row, above, offset + 24)
+                        if any == 0 {
+                            word += 4
+                            continue
+                        }
+                    }
                     let offset = word * 8
-                    var changed = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: row + offset, as: UInt64.self))
-                        ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: above + offset, as: UInt64.self))
                     // Each byte is 0 or 1, so each changed pixel sets exactly bit 0 of its byte.
+                    var changed = changes(row, above, offset)
                     while changed != 0 {
                         transitionX.append(Int32(offset + changed.trailingZeroBitCount / 8))
                         transitionY.append(Int32(y))
                         changed &= changed &- 1
                     }
+                    word += 1
                 }
                 for x in (words * 8)..<width where raw[row + x] != raw[above + x] {
                     transitionX.append(Int32(x))

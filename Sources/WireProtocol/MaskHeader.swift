@@ -102,20 +102,34 @@ public struct MaskHeader: Sendable, Equatable, Codable {
         try c.encode(encoding, forKey: .encoding)
     }
 
-    /// The header as JSON bytes.
+    /// The header as compact JSON bytes with sorted keys.
+    ///
+    /// Written by hand rather than with `JSONEncoder`, which costs tens of microseconds per header on
+    /// Linux: a third of the publishing budget at 5,000 masks/s. The tests check that the output parses
+    /// to the same header with `JSONDecoder`. Non-finite numbers (never valid JSON) are written as `null`.
     public func jsonBytes() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Only non-finite doubles can fail; the publisher sanitises them, so fall back to a header
-        // without them rather than trapping.
-        if let data = try? encoder.encode(self) { return Array(data) }
-        var safe = self
-        safe.score = safe.score.isFinite ? safe.score : 0
-        safe.pts = safe.pts.flatMap { $0.isFinite ? $0 : nil }
-        safe.box = safe.box.flatMap { $0.allSatisfy(\.isFinite) ? $0 : nil }
-        safe.captureTime = safe.captureTime.isFinite ? safe.captureTime : 0
-        safe.publishTime = safe.publishTime.isFinite ? safe.publishTime : 0
-        return (try? encoder.encode(safe)).map(Array.init) ?? []
+        var out = JSONWriter()
+        out.raw("{\"box\":")
+        if let box { out.array(box) } else { out.raw("null") }
+        out.raw(",\"capture_time\":"); out.number(captureTime)
+        out.raw(",\"encoding\":"); out.string(encoding.rawValue)
+        out.raw(",\"frame\":"); out.raw(String(frame))
+        out.raw(",\"height\":"); out.raw(String(height))
+        out.raw(",\"phrase\":"); out.string(phrase)
+        out.raw(",\"phrase_id\":"); out.string(phraseID)
+        out.raw(",\"present\":"); out.raw(present ? "true" : "false")
+        out.raw(",\"publish_time\":"); out.number(publishTime)
+        out.raw(",\"pts\":")
+        if let pts { out.number(pts) } else { out.raw("null") }
+        out.raw(",\"schema\":"); out.raw(String(schema))
+        out.raw(",\"score\":"); out.number(score)
+        out.raw(",\"seq\":"); out.raw(String(sequence))
+        out.raw(",\"stream\":"); out.string(stream)
+        out.raw(",\"track_id\":")
+        if let trackID { out.raw(String(trackID)) } else { out.raw("null") }
+        out.raw(",\"width\":"); out.raw(String(width))
+        out.raw("}")
+        return out.bytes
     }
 
     /// Parses a header frame.
@@ -134,5 +148,50 @@ public struct MaskHeader: Sendable, Equatable, Codable {
         case .bits: try BitPacking.decode(payload, width: width, height: height)
         case .png: throw WireProtocolError(.invalidMask, "decoding png payloads is not supported here; ask for rle or bits")
         }
+    }
+}
+
+/// A minimal JSON writer for the hot path (mask headers).
+struct JSONWriter {
+    var bytes: [UInt8] = []
+
+    init() { bytes.reserveCapacity(384) }
+
+    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// A double in Swift's shortest round-trip form (valid JSON: `0.87`, `1764081600.125`, `1e-05`);
+    /// integral values without a fraction (`40.0` → `40`); non-finite as `null`.
+    mutating func number(_ value: Double) {
+        guard value.isFinite else { return raw("null") }
+        if value == value.rounded(), abs(value) < 1e15 { return raw(String(Int64(value))) }
+        raw(value.description)
+    }
+
+    mutating func array(_ values: [Double]) {
+        bytes.append(UInt8(ascii: "["))
+        for (i, v) in values.enumerated() {
+            if i > 0 { bytes.append(UInt8(ascii: ",")) }
+            number(v)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A JSON string: `"` and `\` escaped, control characters as `\u00XX`, everything else as UTF-8.
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
 }

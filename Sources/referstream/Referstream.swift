@@ -1,2 +1,0 @@
-import ArgumentParser
-@main struct Referstream: ParsableCommand { func run() {} }
