@@ -163,3 +163,35 @@ final class LockedFlag: @unchecked Sendable {
 extension JSONValue {
     var objectKeys: [String] { if case .object(let o) = self { Array(o.keys) } else { [] } }
 }
+
+@Suite("Events and status")
+struct EventStatusTests {
+    @Test("events go to events/<stream>, status messages come periodically with the counters")
+    func eventsAndStatus() throws {
+        let context = try Context()
+        let publisher = MaskPublisher(context: context, configuration: .init(endpoints: ["tcp://127.0.0.1:*"], statusInterval: 0.05),
+                                      statusDetails: { .object(["streams": .int(1)]) })
+        let endpoint = try #require(try publisher.start().first)
+        defer { publisher.stop() }
+        let sub = try Socket(context, .sub)
+        try sub.subscribe(Array("events/".utf8))
+        try sub.subscribe(Array("status".utf8))
+        try sub.connect(endpoint)
+        var status: StatusMessage?
+        var event: EventMessage?
+        for attempt in 0..<400 where status == nil || event == nil {
+            if attempt % 10 == 0 { publisher.publish(EventMessage(stream: "cam0", event: .phraseAdded, time: 1, phraseID: "p1", phrase: "a cat")) }
+            guard let parts = try sub.receive(timeoutMilliseconds: 50) else { continue }
+            let topic = String(decoding: parts[0], as: UTF8.self)
+            if topic == "status" { status = try JSONDecoder().decode(StatusMessage.self, from: Data(parts[1])) }
+            if topic == "events/cam0" {
+                event = try JSONDecoder().decode(EventMessage.self, from: Data(parts[1]))
+                let raw = try JSONDecoder().decode(JSONValue.self, from: Data(parts[1]))
+                #expect(raw["track_id"] == .null && raw["event"] == .string("phrase.added"), "\(raw)")
+            }
+        }
+        #expect(status?.details == .object(["streams": .int(1)]) && status?.schema == 1, "\(String(describing: status))")
+        #expect(event == EventMessage(stream: "cam0", event: .phraseAdded, time: 1, phraseID: "p1", phrase: "a cat"))
+        #expect(publisher.statistics.statusMessages >= 1)
+    }
+}
