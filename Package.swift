@@ -5,8 +5,12 @@ import PackageDescription
 
 let package = Package(
     name: "ReferStream",
-    products: [],
-    dependencies: [],
+    products: [
+        .executable(name: "referstream", targets: ["referstream"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // MARK: Native libraries (system-library targets: a module map and one umbrella header each)
         .systemLibrary(
@@ -17,6 +21,8 @@ let package = Package(
         // libzmq's header is on the default include path; its pkg-config file only adds flags that
         // SwiftPM rejects (-isystem for krb5), so it links as plain `zmq` from the module map.
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        // zlib (deflate and CRC-32) for PNG masks; on every Linux system (zlib1g-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -33,6 +39,18 @@ let package = Package(
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "WireProtocol", dependencies: ["CZlib"]),
+        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "referstream",
+            dependencies: [
+                "Transport", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
 
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
@@ -47,6 +65,12 @@ let package = Package(
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: ["Transport", "WireProtocol", "ZeroMQ"],
+            exclude: ["Python"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
