@@ -155,26 +155,38 @@ public struct RobertaTokenizer: Sendable {
         }
         let addPrefixSpace = preNode["add_prefix_space"]?.boolValue ?? true
 
-        // added_tokens
+        // added_tokens. As `tokenizers` deserialises them (`add_tokens`), the "id" in the file is not
+        // trusted: a token whose content is in the vocabulary (or was added before) keeps that id, any
+        // other gets the next id after both the vocabulary size and the largest added id.
         var tokensByID = loader.tokensByID
         var added: [AddedToken] = []
+        let vocabularyCount = Int32(clamping: loader.idsByToken.count)
         if let addedNode = root["added_tokens"], !addedNode.isNull {
             guard case .array(let elements) = addedNode.value else {
                 throw malformed("added_tokens must be an array", addedNode)
             }
             for element in elements {
-                guard let content = element["content"]?.stringValue, let id = element["id"]?.intValue,
-                    id >= 0, id <= Int(Int32.max)
-                else {
-                    throw malformed("an added token needs a string \"content\" and an integer \"id\"", element)
+                guard let content = element["content"]?.stringValue else {
+                    throw malformed("an added token needs a string \"content\"", element)
                 }
+                if content.isEmpty { continue }
+                let id: Int32
+                if let existing = added.first(where: { $0.content.utf8.elementsEqual(content.utf8) }) {
+                    id = existing.id
+                } else if let known = loader.id(of: content) {
+                    id = known
+                } else {
+                    let largestAdded = added.map(\.id).max() ?? -1
+                    id = largestAdded >= vocabularyCount ? largestAdded + 1 : vocabularyCount
+                }
+                let special = element["special"]?.boolValue ?? false
                 added.append(
                     AddedToken(
-                        content: content, id: Int32(id), singleWord: element["single_word"]?.boolValue ?? false,
+                        content: content, id: id, singleWord: element["single_word"]?.boolValue ?? false,
                         leftStrip: element["lstrip"]?.boolValue ?? false,
-                        rightStrip: element["rstrip"]?.boolValue ?? false,
-                        special: element["special"]?.boolValue ?? false))
-                if tokensByID[Int32(id)] == nil { tokensByID[Int32(id)] = content }
+                        rightStrip: element["rstrip"]?.boolValue ?? false, special: special,
+                        normalized: element["normalized"]?.boolValue ?? !special))
+                if tokensByID[id] == nil { tokensByID[id] = content }
             }
         }
 
