@@ -17,8 +17,12 @@ import Foundation
 ///    (see `BytePairModel`);
 /// 4. the `RobertaProcessing` template `<s> … </s>` and an all-ones attention mask.
 ///
-/// Thread safety: a value is immutable except for its word cache, which is shared by copies and
-/// guarded by a lock; `encode` may be called from any number of threads at once.
+/// Character classes use Unicode 16.0, as the Oniguruma tables inside `tokenizers` 0.21 do (see
+/// `PreTokenizer`). Checked against `tokenizers` on the 300 golden cases, 1000 fuzz cases in the tests,
+/// and (with `tokenizer-bench`) 60 000 fuzz strings and a 50 000-token vocabulary.
+///
+/// Thread safety: a value is immutable except for its word cache (≤ 10 000 pieces, as `tokenizers`'),
+/// which is shared by copies and guarded by a lock; `encode` may be called from any number of threads.
 public struct RobertaTokenizer: Sendable {
     /// Positions of `roberta-base` (`max_position_embeddings` 514 minus the padding offset 2), which is
     /// the default limit of `encode`.
@@ -35,7 +39,7 @@ public struct RobertaTokenizer: Sendable {
     private let addPrefixSpace: Bool
     private let cache = WordCache()
 
-    /// The tokens matched literally before pre-tokenisation (special tokens first).
+    /// The tokens matched literally before pre-tokenisation, in the order they were declared.
     public let addedTokens: [AddedToken]
     /// Id of `<pad>`, used to pad batches; `nil` when the vocabulary has none.
     public let padTokenID: Int32?
@@ -262,7 +266,9 @@ public struct RobertaTokenizer: Sendable {
     ///     `truncation=True` does) instead of throwing.
     /// - Throws: `TokenizerError` `.inputTooLong` when the phrase needs more than `maxLength` positions
     ///   and `truncation` is false; `.invalidArgument` when `maxLength` cannot even hold `<s>` and `</s>`.
-    public func encode(_ text: String, maxLength: Int? = 512, truncation: Bool = false) throws -> Encoding {
+    public func encode(
+        _ text: String, maxLength: Int? = RobertaTokenizer.defaultMaximumLength, truncation: Bool = false
+    ) throws -> Encoding {
         var ids = contentIDs(text)
         let specialCount = prefixIDs.count + suffixIDs.count
         var dropped = 0
@@ -292,7 +298,9 @@ public struct RobertaTokenizer: Sendable {
     ///
     /// - Throws: as `encode(_:maxLength:truncation:)`; `.invalidArgument` when padding is needed and the
     ///   vocabulary has no `<pad>`.
-    public func encode(batch texts: [String], maxLength: Int? = 512, truncation: Bool = false) throws -> [Encoding] {
+    public func encode(
+        batch texts: [String], maxLength: Int? = RobertaTokenizer.defaultMaximumLength, truncation: Bool = false
+    ) throws -> [Encoding] {
         var encodings = try texts.map { try encode($0, maxLength: maxLength, truncation: truncation) }
         let longest = encodings.map(\.count).max() ?? 0
         for index in encodings.indices where encodings[index].count < longest {
