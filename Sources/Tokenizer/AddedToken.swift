@@ -13,10 +13,13 @@ public struct AddedToken: Sendable, Hashable {
     public var rightStrip: Bool
     /// Special tokens are left out by `decode(_:skipSpecialTokens: true)`.
     public var special: Bool
+    /// Matched in the second pass, after the tokens with `normalized == false` (see `tokenizers`'
+    /// `AddedVocabulary`; this tokenizer has no normaliser, so only the order of the passes differs).
+    public var normalized: Bool
 
     public init(
         content: String, id: Int32, singleWord: Bool = false, leftStrip: Bool = false,
-        rightStrip: Bool = false, special: Bool = true
+        rightStrip: Bool = false, special: Bool = true, normalized: Bool = false
     ) {
         self.content = content
         self.id = id
@@ -24,14 +27,17 @@ public struct AddedToken: Sendable, Hashable {
         self.leftStrip = leftStrip
         self.rightStrip = rightStrip
         self.special = special
+        self.normalized = normalized
     }
 }
 
 /// Splits text on added tokens as `tokenizers`' `AddedVocabulary` does: leftmost-longest,
 /// non-overlapping matches over the UTF-8 bytes (its Aho–Corasick automaton with `LeftmostLongest`);
 /// a match rejected by `singleWord` is skipped and the search resumes after it; `leftStrip`/`rightStrip`
-/// widen a match over adjacent `White_Space` scalars (Rust's `char::is_whitespace`), never back into the
-/// previous split.
+/// widen a match over adjacent `White_Space` scalars (Rust's `char::is_whitespace`), never beyond the
+/// text being split nor back into the previous match. As in `tokenizers`, tokens with `normalized: false`
+/// are matched first, then those with `normalized: true` inside the remaining text (there is no
+/// normaliser, so the text is the same).
 struct AddedTokenMatcher: Sendable {
     enum Segment: Equatable {
         case text(Range<Int>)
@@ -43,27 +49,50 @@ struct AddedTokenMatcher: Sendable {
         var token: AddedToken
     }
 
-    /// Longest first, so the first hit at a position is the longest.
-    private let patterns: [Pattern]
-    private let isFirstByte: [Bool]
+    private struct PatternSet: Sendable {
+        /// Longest first, so the first hit at a position is the longest.
+        var patterns: [Pattern]
+        var isFirstByte: [Bool]
+
+        init(_ tokens: [AddedToken]) {
+            patterns = tokens.filter { !$0.content.isEmpty }
+                .map { Pattern(bytes: Array($0.content.utf8), token: $0) }
+                .sorted { $0.bytes.count > $1.bytes.count }
+            var firsts = [Bool](repeating: false, count: 256)
+            for pattern in patterns { firsts[Int(pattern.bytes[0])] = true }
+            isFirstByte = firsts
+        }
+    }
+
+    private let raw: PatternSet
+    private let normalized: PatternSet
 
     init(_ tokens: [AddedToken]) {
-        patterns = tokens.filter { !$0.content.isEmpty }
-            .map { Pattern(bytes: Array($0.content.utf8), token: $0) }
-            .sorted { $0.bytes.count > $1.bytes.count }
-        var firsts = [Bool](repeating: false, count: 256)
-        for pattern in patterns { firsts[Int(pattern.bytes[0])] = true }
-        isFirstByte = firsts
+        raw = PatternSet(tokens.filter { !$0.normalized })
+        normalized = PatternSet(tokens.filter(\.normalized))
     }
 
     func split(_ bytes: [UInt8]) -> [Segment] {
+        let first = Self.split(bytes, 0..<bytes.count, raw)
+        if normalized.patterns.isEmpty { return first }
         var segments: [Segment] = []
-        var previousEnd = 0
-        var position = 0
-        let count = bytes.count
-        while position < count {
-            guard isFirstByte[Int(bytes[position])],
-                let pattern = patterns.first(where: { matches($0.bytes, in: bytes, at: position) })
+        for segment in first {
+            switch segment {
+            case .token: segments.append(segment)
+            case .text(let range): segments += Self.split(bytes, range, normalized)
+            }
+        }
+        return segments
+    }
+
+    private static func split(_ bytes: [UInt8], _ range: Range<Int>, _ set: PatternSet) -> [Segment] {
+        var segments: [Segment] = []
+        var previousEnd = range.lowerBound
+        var position = range.lowerBound
+        let end = range.upperBound
+        while position < end {
+            guard set.isFirstByte[Int(bytes[position])],
+                let pattern = set.patterns.first(where: { matches($0.bytes, in: bytes, at: position, end: end) })
             else {
                 position += 1
                 continue
@@ -72,21 +101,22 @@ struct AddedTokenMatcher: Sendable {
             var stop = position + pattern.bytes.count
             position = stop
             let token = pattern.token
-            if token.singleWord
-                && (Self.wordCharacter(endingAt: start, in: bytes)
-                    || Self.wordCharacter(startingAt: stop, in: bytes))
-            {
-                continue
+            if token.singleWord {
+                let before = scalar(endingAt: start, in: bytes, lowerBound: range.lowerBound)
+                let after = scalar(startingAt: stop, in: bytes, upperBound: end)
+                if before.map({ isWordCharacter($0.0) }) == true || after.map({ isWordCharacter($0.0) }) == true {
+                    continue
+                }
             }
             if token.leftStrip {
-                while start > previousEnd, let (scalar, length) = Self.scalar(endingAt: start, in: bytes),
-                    scalar.properties.isWhitespace, start - length >= previousEnd
+                while let (scalar, length) = scalar(endingAt: start, in: bytes, lowerBound: previousEnd),
+                    scalar.properties.isWhitespace
                 {
                     start -= length
                 }
             }
             if token.rightStrip {
-                while let (scalar, length) = Self.scalar(startingAt: stop, in: bytes),
+                while let (scalar, length) = scalar(startingAt: stop, in: bytes, upperBound: end),
                     scalar.properties.isWhitespace
                 {
                     stop += length
@@ -97,29 +127,29 @@ struct AddedTokenMatcher: Sendable {
             segments.append(.token(token.id))
             previousEnd = stop
         }
-        if previousEnd < count { segments.append(.text(previousEnd..<count)) }
+        if previousEnd < end { segments.append(.text(previousEnd..<end)) }
         return segments
     }
 
-    private func matches(_ pattern: [UInt8], in bytes: [UInt8], at position: Int) -> Bool {
-        guard position + pattern.count <= bytes.count else { return false }
+    private static func matches(_ pattern: [UInt8], in bytes: [UInt8], at position: Int, end: Int) -> Bool {
+        guard position + pattern.count <= end else { return false }
         for offset in 0..<pattern.count where bytes[position + offset] != pattern[offset] { return false }
         return true
     }
 
-    /// The scalar whose UTF-8 encoding starts at `position`, and its length.
-    static func scalar(startingAt position: Int, in bytes: [UInt8]) -> (Unicode.Scalar, Int)? {
-        guard position < bytes.count else { return nil }
+    /// The scalar whose UTF-8 encoding starts at `position` (before `upperBound`), and its length.
+    static func scalar(startingAt position: Int, in bytes: [UInt8], upperBound: Int) -> (Unicode.Scalar, Int)? {
+        guard position < upperBound else { return nil }
         var end = position + 1
-        while end < bytes.count, bytes[end] & 0xC0 == 0x80 { end += 1 }
+        while end < upperBound, bytes[end] & 0xC0 == 0x80 { end += 1 }
         return decode(bytes[position..<end]).map { ($0, end - position) }
     }
 
-    /// The scalar whose UTF-8 encoding ends just before `position`, and its length.
-    static func scalar(endingAt position: Int, in bytes: [UInt8]) -> (Unicode.Scalar, Int)? {
-        guard position > 0 else { return nil }
+    /// The scalar whose UTF-8 encoding ends just before `position` (not before `lowerBound`), and its length.
+    static func scalar(endingAt position: Int, in bytes: [UInt8], lowerBound: Int) -> (Unicode.Scalar, Int)? {
+        guard position > lowerBound else { return nil }
         var start = position - 1
-        while start > 0, bytes[start] & 0xC0 == 0x80 { start -= 1 }
+        while start > lowerBound, bytes[start] & 0xC0 == 0x80 { start -= 1 }
         return decode(bytes[start..<position]).map { ($0, position - start) }
     }
 
@@ -137,13 +167,5 @@ struct AddedTokenMatcher: Sendable {
         default:
             return false
         }
-    }
-
-    private static func wordCharacter(endingAt position: Int, in bytes: [UInt8]) -> Bool {
-        scalar(endingAt: position, in: bytes).map { isWordCharacter($0.0) } ?? false
-    }
-
-    private static func wordCharacter(startingAt position: Int, in bytes: [UInt8]) -> Bool {
-        scalar(startingAt: position, in: bytes).map { isWordCharacter($0.0) } ?? false
     }
 }

@@ -5,7 +5,8 @@
 ///
 /// matched leftmost-first, left to right, over Unicode scalars, implemented by hand (no regex engine).
 ///
-/// Character classes follow the Oniguruma engine that `tokenizers` compiles the pattern with:
+/// Character classes follow the Oniguruma engine that `tokenizers` compiles the pattern with (Unicode
+/// 16.0 data, see `unicodeVersion`):
 /// - `\p{L}`: general category L* (Lu, Ll, Lt, Lm, Lo); `\p{N}`: N* (Nd, Nl, No);
 /// - `\s`: U+0009…U+000D, U+0085 and the Zs/Zl/Zp categories, which is exactly the Unicode `White_Space`
 ///   property (`Unicode.Scalar.Properties.isWhitespace`): NBSP and U+3000 are whitespace; U+001C…U+001F
@@ -24,8 +25,17 @@ enum PreTokenizer {
         classify(Unicode.Scalar(UInt8(value)))
     }
 
+    /// The Unicode version of the character data the reference uses: `tokenizers` 0.21.4 (and 0.23.3)
+    /// build Oniguruma 6.9.10, whose tables are Unicode 16.0. Scalars assigned later (the Swift standard
+    /// library may know a newer version) are unassigned there, so they count as "other" here too.
+    static let unicodeVersion = (major: 16, minor: 0)
+
     static func classify(_ scalar: Unicode.Scalar) -> ScalarClass {
         let properties = scalar.properties
+        guard let age = properties.age,
+            age.major < unicodeVersion.major
+                || (age.major == unicodeVersion.major && age.minor <= unicodeVersion.minor)
+        else { return .other }
         if properties.isWhitespace { return .whitespace }
         switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:

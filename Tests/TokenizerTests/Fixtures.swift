@@ -36,6 +36,21 @@ enum Fixtures {
         }
     }()
 
+    /// `fuzz_cases.json`: 1000 seeded random strings with the ids of `tokenizers` 0.21.4.
+    static let fuzzCases: [Case] = {
+        struct FuzzCase: Decodable { var name: String; var text: String; var input_ids: [Int32] }
+        struct FuzzFile: Decodable { var cases: [FuzzCase] }
+        do {
+            let data = try Data(contentsOf: url("fuzz_cases.json"))
+            return try JSONDecoder().decode(FuzzFile.self, from: data).cases.map {
+                Case(name: $0.name, group: "fuzz", text: $0.text, input_ids: $0.input_ids,
+                     attention_mask: [Int32](repeating: 1, count: $0.input_ids.count))
+            }
+        } catch {
+            return []
+        }
+    }()
+
     static func vocabularyAndMerges() throws -> RobertaTokenizer {
         try RobertaTokenizer(vocabularyURL: url("vocab.json"), mergesURL: url("merges.txt"))
     }

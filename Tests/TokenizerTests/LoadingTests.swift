@@ -143,10 +143,11 @@ struct LoadingTests {
         #expect(error.code == .malformedTokenizerJSON && error.line != nil, "\(error)")
     }
 
-    /// A `tokenizer.json` variant with `add_prefix_space: true` and three more added tokens (`dog` with
-    /// `single_word`, `<x>` special with `rstrip`, `<x>y`), built the same way in Python; the expected
-    /// ids and decodes come from HF `tokenizers` 0.23.3 (`Tokenizer.from_str(...).encode(s).ids`).
-    @Test("tokenizer.json options: add_prefix_space, single_word, rstrip, longest added token")
+    /// A `tokenizer.json` variant with `add_prefix_space: true` and seven more added tokens, built the
+    /// same way in Python; the expected ids and decodes (`skip_special_tokens=True`) come from HF
+    /// `tokenizers` 0.23.3 (`Tokenizer.from_str(...)`). The "id"s written in the file (2000…, 7) are
+    /// deliberately wrong: `tokenizers` assigns 1000… (and 8, the vocabulary id of "$").
+    @Test("tokenizer.json options: add_prefix_space, single_word, lstrip/rstrip, normalized pass, ids")
     func tokenizerJSONOptions() throws {
         let data = try Data(contentsOf: Fixtures.url("tokenizer.json"))
         var root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -154,18 +155,21 @@ struct LoadingTests {
         pre["add_prefix_space"] = true
         root["pre_tokenizer"] = pre
         var added = try #require(root["added_tokens"] as? [[String: Any]])
-        func token(_ id: Int, _ content: String, singleWord: Bool = false, rstrip: Bool = false, special: Bool)
-            -> [String: Any]
-        {
-            ["id": id, "content": content, "single_word": singleWord, "lstrip": false, "rstrip": rstrip,
-             "normalized": false, "special": special]
+        func token(
+            _ id: Int, _ content: String, singleWord: Bool = false, lstrip: Bool = false, rstrip: Bool = false,
+            normalized: Bool = false, special: Bool = false
+        ) -> [String: Any] {
+            ["id": id, "content": content, "single_word": singleWord, "lstrip": lstrip, "rstrip": rstrip,
+             "normalized": normalized, "special": special]
         }
         added += [
-            token(1000, "dog", singleWord: true, special: false), token(1001, "<x>", rstrip: true, special: true),
-            token(1002, "<x>y", special: false),
+            token(2000, "dog", singleWord: true), token(2001, "<x>", rstrip: true, special: true),
+            token(2002, "<x>y"), token(2003, "bc"), token(2004, "abc", normalized: true),
+            token(2005, "xyz", lstrip: true, normalized: true), token(7, "$", special: true),
         ]
         root["added_tokens"] = added
         let tokenizer = try RobertaTokenizer(tokenizerJSONData: try JSONSerialization.data(withJSONObject: root))
+        #expect(tokenizer.addedTokens.map(\.id) == [0, 1, 2, 3, 4, 1000, 1001, 1002, 1003, 1004, 1005, 8])
         let expected: [(String, [Int32], String)] = [
             ("dog", [0, 1000, 2], "dog"),
             ("the dog", [0, 264, 225, 1000, 2], " the dog"),
@@ -177,6 +181,11 @@ struct LoadingTests {
             ("caf\u{E9}\u{3000}<x> dog", [0, 349, 74, 460, 164, 227, 227, 1001, 1000, 2], " caf\u{E9}\u{3000}dog"),
             ("", [0, 2], ""),
             (" dog", [0, 225, 1000, 2], " dog"),
+            ("abcd", [0, 272, 1003, 286, 2], " abc d"),
+            ("x abc", [0, 225, 92, 272, 1003, 2], " x abc"),
+            ("a <s> xyz", [0, 272, 225, 0, 1005, 2], " a xyz"),
+            ("   xyz", [0, 1005, 2], "xyz"),
+            ("$5 $", [0, 8, 629, 225, 8, 2], " 5 "),
         ]
         for (text, ids, decoded) in expected {
             let got = try tokenizer.encode(text).ids

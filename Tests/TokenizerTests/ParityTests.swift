@@ -6,9 +6,9 @@ import Tokenizer
 /// (`RobertaTokenizerFast(vocab_file, merges_file)`, transformers 4.49 / tokenizers 0.21.4).
 @Suite("RobertaTokenizerFast parity")
 struct ParityTests {
-    static func mismatches(_ tokenizer: RobertaTokenizer) throws -> [String] {
+    static func mismatches(_ tokenizer: RobertaTokenizer, _ cases: [Fixtures.Case] = Fixtures.cases) throws -> [String] {
         var mismatches: [String] = []
-        for golden in Fixtures.cases {
+        for golden in cases {
             // The golden never truncates (one case has 543 tokens): no length limit here.
             let encoding = try tokenizer.encode(golden.text, maxLength: nil)
             if encoding.ids != golden.input_ids || encoding.attentionMask != golden.attention_mask {
@@ -35,6 +35,16 @@ struct ParityTests {
         let tokenizer = try RobertaTokenizer(tokenizerJSON: Fixtures.url(file))
         let mismatches = try Self.mismatches(tokenizer)
         #expect(mismatches.isEmpty, "\(mismatches.count) of 300 differ:\n\(mismatches.joined(separator: "\n"))")
+    }
+
+    /// 1000 seeded random strings (every whitespace class, contractions, literal special tokens, BMP and
+    /// astral code points, unassigned ones and Unicode 17 additions) with the ids of `tokenizers` 0.21.4
+    /// (the golden's version); see `Tests/Fixtures/tokenizer/make_fuzz_cases.py`.
+    @Test("1000 random strings equal tokenizers 0.21.4")
+    func fuzzCases() throws {
+        #expect(Fixtures.fuzzCases.count == 1000, "fuzz_cases.json at \(Fixtures.url("fuzz_cases.json").path)")
+        let mismatches = try Self.mismatches(try Fixtures.vocabularyAndMerges(), Fixtures.fuzzCases)
+        #expect(mismatches.isEmpty, "\(mismatches.count) of 1000 differ:\n\(mismatches.joined(separator: "\n"))")
     }
 
     /// Extra strings whose ids were computed with HF `tokenizers` 0.23.3 from `tokenizer.json`

@@ -13,7 +13,7 @@ struct PreTokenizerTests {
         return pieces
     }
 
-    /// Expected pieces from HF `tokenizers` 0.23.3:
+    /// Expected pieces from HF `tokenizers` 0.23.3 (the last four also checked with 0.21.4):
     /// `pre_tokenizers.ByteLevel(add_prefix_space=False).pre_tokenize_str(s)` (offsets mapped back to
     /// the text). They pin down which scalars are `\s`: U+0085, U+2028, U+3000, NBSP, U+000B/C are;
     /// U+001C, U+FEFF, ZWSP, U+180E, U+2060, U+00AD are not.
@@ -41,6 +41,12 @@ struct PreTokenizerTests {
             ("  \n\n  x", ["  \n\n ", " x"]),
             ("\u{AD}-", ["\u{AD}-"]),
             ("", []),
+            // Unicode version: tokenizers 0.21.4 knows Unicode 16.0 (Garay letter U+10D4A, outlined digit
+            // U+1CCF0) but not 17.0 (U+32BBE, CJK extension J, is "other" there).
+            ("a\u{10D4A}b", ["a\u{10D4A}b"]),
+            ("a\u{1CCF0}b", ["a", "\u{1CCF0}", "b"]),
+            ("a\u{32BBE}b", ["a", "\u{32BBE}", "b"]),
+            ("\u{32BBE}'", ["\u{32BBE}'"]),
         ] as [(String, [String])])
     func pieces(text: String, expected: [String]) {
         let pieces = Self.pieces(text)
