@@ -275,9 +275,9 @@ final class SourceCore: @unchecked Sendable {
     /// Plays the pipeline and watches its bus until it ends, fails, stalls or is stopped.
     private func run(_ connection: Connection) -> Outcome {
         do {
-            try connection.pipeline.play()
+            try connection.pipeline.play(input: configuration.inputDescription)
         } catch {
-            return .lost(Self.describe(error, input: configuration.inputDescription))
+            return .lost(error)
         }
         let startedAt = ContinuousClock.now
         let watchStalls = configuration.reconnects
@@ -425,7 +425,7 @@ final class SourceCore: @unchecked Sendable {
             if let sample = gst_app_sink_try_pull_sample(appsink, GstClockTime(SourceConfiguration.nanoseconds(remaining))) {
                 defer { gst_sample_unref(sample) }
                 let frame = try connection.context.frame(from: sample)
-                _ = noteFrame(connection: connection.context.number)
+                if noteFrame(connection: connection.context.number) { connection.context.postLiveNotice() }
                 condition.withLock {
                     pulled += 1
                     pulledDelivered += 1
@@ -451,10 +451,5 @@ final class SourceCore: @unchecked Sendable {
                 dropped: counts?.dropped ?? 0, queued: counts?.queued ?? 0,
                 queueHighWater: counts?.highWater ?? 0, reconnects: reconnects, badSamples: badSamples)
         }
-    }
-
-    /// Adds the input to a state-change error popped from the bus.
-    static func describe(_ error: IngestError, input: String) -> IngestError {
-        error.message.hasPrefix(input) ? error : IngestError(error.code, "\(input): \(error.message)", underlying: error.underlying)
     }
 }
