@@ -32,8 +32,8 @@ final class Connection: @unchecked Sendable {
         self.context = context
         self.bus = bus
 
+        var callbacks = GstAppSinkCallbacks()
         if core.configuration.isLive {
-            var callbacks = GstAppSinkCallbacks()
             callbacks.new_sample = { appsink, userData in
                 guard let appsink, let userData else { return GST_FLOW_OK }
                 let context = Unmanaged<ConnectionContext>.fromOpaque(userData).takeUnretainedValue()
@@ -44,10 +44,18 @@ final class Connection: @unchecked Sendable {
                 context.deliverLive(sample)
                 return GST_FLOW_OK
             }
-            gst_app_sink_set_callbacks(
-                appsink, &callbacks, Unmanaged.passRetained(context).toOpaque(),
-                { userData in if let userData { Unmanaged<ConnectionContext>.fromOpaque(userData).release() } })
+        } else {
+            // Backpressure mode: the consumer pulls; the callback only notes that frames flow (for the
+            // `live` event and the first-frame watchdog) and leaves the sample queued.
+            callbacks.new_sample = { _, userData in
+                guard let userData else { return GST_FLOW_OK }
+                Unmanaged<ConnectionContext>.fromOpaque(userData).takeUnretainedValue().noteArrival()
+                return GST_FLOW_OK
+            }
         }
+        gst_app_sink_set_callbacks(
+            appsink, &callbacks, Unmanaged.passRetained(context).toOpaque(),
+            { userData in if let userData { Unmanaged<ConnectionContext>.fromOpaque(userData).release() } })
 
         if sizeFilter != nil, let scale = pipeline.element(named: SourceConfiguration.scaleName),
             let pad = gst_element_get_static_pad(scale.pointer, "sink")
@@ -145,6 +153,11 @@ final class ConnectionContext: @unchecked Sendable {
             return
         }
         core.queue?.push(frame)
+        noteArrival()
+    }
+
+    /// Records that a frame arrived; the first one of the connection posts the live notice.
+    func noteArrival() {
         if core.noteFrame(connection: number) { postLiveNotice() }
     }
 

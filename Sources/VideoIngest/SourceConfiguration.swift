@@ -142,7 +142,8 @@ public struct SourceConfiguration: Sendable, Equatable {
     public var bufferedFrames: Int
     /// A live source that delivered frames and then none for this long is stalled and reconnected.
     public var stallTimeout: Duration
-    /// A live source that delivers no first frame within this long after starting is reconnected.
+    /// A source that delivers no first frame within this long after starting is reconnected (live)
+    /// or fails with `.timeout` (files, non-live test patterns and custom pipelines).
     public var connectTimeout: Duration
     public var reconnect: ReconnectPolicy
     /// A template to use instead of the built-in one for this kind (e.g. read from a `pipelines/` folder).

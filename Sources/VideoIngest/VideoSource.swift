@@ -199,10 +199,17 @@ final class SourceCore: @unchecked Sendable {
         while true {
             let outcome: Outcome
             if let active = connection, install(active) {
-                outcome = run(active)
-                // Mark the end before tearing down, so a consumer woken by the flush sees why.
-                if case .endOfStream = outcome, !configuration.endOfStreamIsLoss { setTerminal(.endOfStream) }
-                if case .lost(let error) = outcome, !configuration.reconnects { setTerminal(.failed(error)) }
+                var result = run(active)
+                if case .endOfStream = result, !configuration.endOfStreamIsLoss, condition.withLock({ lastFrame == nil }) {
+                    // Demuxers end quietly when a file holds no stream the output can link to (audio
+                    // only, data typefound as something else): no frame at all is a failure, not an end.
+                    result = .lost(IngestError(
+                        .decode, "\(configuration.inputDescription) ended without a single video frame; it holds no video stream GStreamer can decode"))
+                }
+                outcome = result
+                // Record the end before tearing down, so a consumer woken by the flush knows why.
+                if case .endOfStream = outcome, !configuration.endOfStreamIsLoss { markTerminal(.endOfStream) }
+                if case .lost(let error) = outcome, !configuration.reconnects { markTerminal(.failed(error)) }
                 uninstall()
                 active.pipeline.stop()
             } else {
@@ -283,9 +290,14 @@ final class SourceCore: @unchecked Sendable {
         let watchStalls = configuration.reconnects
         while true {
             var wait: Duration?
-            if watchStalls {
-                let last = condition.withLock { lastFrame?.connection == connection.context.number ? lastFrame?.at : nil }
-                let deadline = last.map { $0 + configuration.stallTimeout } ?? startedAt + configuration.connectTimeout
+            let last = condition.withLock { lastFrame?.connection == connection.context.number ? lastFrame?.at : nil }
+            // Live inputs: a stall deadline after every frame. All inputs: a first-frame deadline,
+            // which also catches pipelines that wedge without an error (decodebin can swallow a
+            // demuxer's error posted while it is still being plugged).
+            if watchStalls || last == nil {
+                let deadline = watchStalls
+                    ? last.map { $0 + configuration.stallTimeout } ?? startedAt + configuration.connectTimeout
+                    : startedAt + configuration.connectTimeout
                 let now = ContinuousClock.now
                 if now >= deadline {
                     if last != nil {
@@ -332,21 +344,25 @@ final class SourceCore: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Records the terminal state (first one wins) and tells the consumer no more frames will come.
-    private func setTerminal(_ end: Terminal) {
-        condition.withLock { if terminal == nil { terminal = end } }
-        queue?.finish()
+    /// Records the terminal state (the first one wins) and wakes a consumer waiting for it.
+    private func markTerminal(_ end: Terminal) {
+        condition.lock()
+        if terminal == nil { terminal = end }
+        condition.broadcast()
+        condition.unlock()
     }
 
-    /// The terminal state plus its event; ends the event stream.
+    /// Records the terminal state, emits its event, then tells the consumer no more frames will come
+    /// (in this order, so the event is out before `next` reports the end) and ends the event stream.
     private func finish(_ end: Terminal) {
-        setTerminal(end)
+        markTerminal(end)
         let final = condition.withLock { terminal ?? end }
         switch final {
         case .endOfStream: emit(.endOfStream)
         case .failed(let error): emit(.failed(error))
         case .stopped: emit(.stopped)
         }
+        queue?.finish()
         continuation.finish()
     }
 
@@ -425,14 +441,22 @@ final class SourceCore: @unchecked Sendable {
             if let sample = gst_app_sink_try_pull_sample(appsink, GstClockTime(SourceConfiguration.nanoseconds(remaining))) {
                 defer { gst_sample_unref(sample) }
                 let frame = try connection.context.frame(from: sample)
-                if noteFrame(connection: connection.context.number) { connection.context.postLiveNotice() }
                 condition.withLock {
                     pulled += 1
                     pulledDelivered += 1
                 }
                 return .frame(frame)
             }
-            if gst_app_sink_is_eos(appsink) != 0 { return .endOfStream }
+            if gst_app_sink_is_eos(appsink) != 0 {
+                // The supervisor decides what the end means (an end, or a file without video): wait
+                // for its verdict, which follows the EOS bus message at once.
+                condition.lock()
+                while terminal == nil, condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(max(deadline - .now, .zero)))) {}
+                let ended = terminal
+                condition.unlock()
+                if case .failed(let error) = ended { throw error }
+                return ended == nil ? .timedOut : .endOfStream
+            }
             // Flushed by a teardown (error, stop) or timed out.
             let ended = condition.withLock { terminal }
             if let ended {
