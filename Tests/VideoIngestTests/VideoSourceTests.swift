@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+@testable import VideoIngest
+
+@Suite("VideoSource with videotestsrc")
+struct VideoSourceTests {
+    @Test("a non-live test pattern gives exactly N frames at the model size, increasing PTS, then EOS")
+    func exactFrames() throws {
+        let n = 12
+        let log = EventLog()
+        let source = try VideoSource(
+            SourceConfiguration(.test(.init(pattern: "smpte", frameCount: n, width: 1280, height: 720, framerate: 25))),
+            name: "test", onEvent: log.handler)
+        try source.start()
+        let frames = try TestSupport.drain(source)
+        #expect(frames.count == n)
+        for (i, frame) in frames.enumerated() {
+            #expect(frame.size == FrameSize(width: 640, height: 360), "frame \(i): \(frame.size)")
+            #expect(frame.originalSize == FrameSize(width: 1280, height: 720), "frame \(i): \(frame.originalSize)")
+            #expect(frame.pixels.count == 640 * 360 * 3)
+            #expect(frame.index == i && frame.connection == 1)
+            #expect(frame.presentationTime == .milliseconds(40 * i), "frame \(i): \(String(describing: frame.presentationTime))")
+        }
+        #expect(log.wait(timeout: .seconds(5)) { $0 == .endOfStream } != nil, "\(log.names)")
+        source.stop()
+        #expect(log.names == ["connecting", "live", "eos"], "\(log.names)")
+        let stats = source.statistics
+        #expect(stats.received == n && stats.delivered == n && stats.dropped == 0, "\(stats)")
+        // After the end, next keeps saying so.
+        #expect(try { if case .endOfStream = try source.next(timeout: .milliseconds(10)) { true } else { false } }())
+    }
+
+    @Test("original mode delivers the decoded size; scaled mode handles odd and portrait sizes",
+          arguments: [(321, 241, OutputFormat.modelInput, 479, 360),
+                      (360, 640, OutputFormat.modelInput, 360, 640),
+                      (853, 479, OutputFormat.original, 853, 479),
+                      (854, 480, OutputFormat.scaled(shorterSide: 240), 427, 240)])
+    func sizes(width: Int, height: Int, output: OutputFormat, expectedWidth: Int, expectedHeight: Int) throws {
+        let source = try VideoSource(SourceConfiguration(
+            .test(.init(pattern: "ball", frameCount: 3, width: width, height: height)), output: output))
+        try source.start()
+        let frames = try TestSupport.drain(source)
+        #expect(frames.count == 3)
+        for frame in frames {
+            #expect(frame.size == FrameSize(width: expectedWidth, height: expectedHeight), "\(width)x\(height) → \(frame.size)")
+            #expect(frame.originalSize == FrameSize(width: width, height: height))
+            #expect(frame.pixels.count == expectedWidth * expectedHeight * 3)
+        }
+    }
+
+    @Test("a solid colour survives scaling and conversion to RGB")
+    func colour() throws {
+        let source = try VideoSource(SourceConfiguration(
+            .custom(.init(description: "videotestsrc num-buffers=2 pattern=solid-color foreground-color=0xff3366cc ! video/x-raw,width=800,height=600", live: false))))
+        try source.start()
+        let frames = try TestSupport.drain(source)
+        #expect(frames.count == 2)
+        for frame in frames {
+            #expect(frame.size == FrameSize(width: 480, height: 360))
+            // videoscale works in the source's format here (AYUV from videotestsrc): allow rounding.
+            let mid = (frame.height / 2 * frame.width + frame.width / 2) * 3
+            let pixel = Array(frame.pixels[mid..<mid + 3]).map(Int.init)
+            #expect(zip(pixel, [0x33, 0x66, 0xcc]).allSatisfy { abs($0 - $1) <= 2 }, "\(pixel)")
+        }
+    }
+
+    @Test("a slow consumer on a live source: the queue stays bounded, the oldest frames are dropped and counted")
+    func slowConsumer() throws {
+        let capacity = 3
+        let log = EventLog()
+        let source = try VideoSource(
+            SourceConfiguration(.test(.init(pattern: "ball", live: true, width: 160, height: 120, framerate: 100)),
+                                liveQueueCapacity: capacity),
+            name: "slow", onEvent: log.handler)
+        try source.start()
+        #expect(log.wait(timeout: .seconds(5)) { $0 == .live } != nil, "\(log.names)")
+        // Stop reading while frames keep coming (100 fps), then look at the queue.
+        let before = source.statistics
+        Thread.sleep(forTimeInterval: 1.5)
+        let during = source.statistics
+        #expect(during.queued <= capacity && during.queueHighWater <= capacity, "\(during)")
+        #expect(during.received > before.received + capacity, "frames kept arriving: \(before) → \(during)")
+        #expect(during.dropped > 0, "\(during)")
+        #expect(during.received == during.delivered + during.dropped + during.queued, "\(during)")
+        // What is read next are the newest frames: their indices jump over the dropped ones.
+        var indices: [Int] = []
+        var ages: [Duration] = []
+        for _ in 0..<capacity {
+            if case .frame(let frame) = try source.next(timeout: .seconds(2)) {
+                indices.append(frame.index)
+                ages.append(frame.age)
+            }
+        }
+        #expect(indices.count == capacity && indices.first! >= during.dropped, "indices \(indices), \(during)")
+        source.stop()
+        let after = source.statistics
+        print("slow consumer: capacity \(capacity), \(after.received) received, \(after.dropped) dropped, ages of the first frames read \(ages)")
+        #expect(log.names.last == "stopped", "\(log.names)")
+    }
+
+    @Test("two sources run at once; one failing does not disturb the other")
+    func independentSources() throws {
+        let good = try VideoSource(SourceConfiguration(.test(.init(pattern: "ball", live: true, width: 160, height: 120, framerate: 50))), name: "good")
+        let bad = try VideoSource(SourceConfiguration(.file(.init(path: "/nonexistent/referstream/clip.mp4"))), name: "bad")
+        try good.start()
+        try bad.start()
+        let error = TestSupport.terminalError(bad, timeout: .seconds(10))
+        #expect(error?.code == .notFound, "\(String(describing: error))")
+        var received = 0
+        for _ in 0..<20 {
+            if case .frame = try good.next(timeout: .seconds(2)) { received += 1 }
+        }
+        #expect(received == 20)
+        #expect(good.state == .live, "\(String(describing: good.state))")
+        good.stop()
+    }
+
+    @Test("stop releases a running source and a waiting consumer gets end-of-stream; stop is idempotent")
+    func stopWhileReading() throws {
+        let source = try VideoSource(SourceConfiguration(.test(.init(live: true, width: 64, height: 48, framerate: 5))))
+        try source.start()
+        let done = NSCondition()
+        nonisolated(unsafe) var result: String?
+        let reader = Thread {
+            var last = "none"
+            while true {
+                guard let next = try? source.next(timeout: .seconds(10)) else { last = "error"; break }
+                if case .endOfStream = next { last = "eos"; break }
+                if case .timedOut = next { last = "timeout"; break }
+            }
+            done.withLock { result = last; done.signal() }
+        }
+        reader.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        source.stop()
+        source.stop()
+        done.lock()
+        while result == nil { _ = done.wait(until: Date(timeIntervalSinceNow: 10)); if result == nil { break } }
+        let value = result
+        done.unlock()
+        #expect(value == "eos")
+    }
+}
