@@ -79,3 +79,29 @@ struct ConvolutionTests {
         #expect(u.allSatisfy { $0 >= -2 && $0 < 3 } && abs(u.reduce(0, +) / 10000 - 0.5) < 0.1)
     }
 }
+
+@Suite("grid sampling")
+struct GridSampleTests {
+    @Test("gridSampleBilinear equals the MSDA core with one level, one point, weight 1")
+    func matchesMSDA() {
+        let (h, w, c) = (5, 7, 3)
+        let input = Tensor.randomNormal(shape: [1, c, h, w], seed: 11)
+        let loc = Tensor.randomUniform(shape: [1, 4, 6, 2], in: -0.3..<1.3, seed: 12)  // (N, Ho, Wo, 2) in [0, 1] units
+        let sampled = input.gridSampleBilinear(grid: loc * 2 - 1)
+        // MSDA: value (1, h·w, 1, c), 24 queries, one head/level/point.
+        let value = input.reshaped([1, c, h * w]).transposed(1, 2).reshaped([1, h * w, 1, c])
+        let core = msDeformAttnCore(value: value, spatialShapes: [(h, w)], levelStartIndex: [0],
+                                    samplingLocations: loc.reshaped([1, 24, 1, 1, 1, 2]), attentionWeights: Tensor.ones([1, 24, 1, 1, 1]))
+        let expected = core.reshaped([1, 4, 6, c]).permuted([0, 3, 1, 2])
+        let err = zip(sampled.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 1
+        #expect(sampled.shape == [1, c, 4, 6] && err < 1e-5, "max error \(err)")
+    }
+
+    @Test("corners and zero padding by hand")
+    func byHand() {
+        let x = Tensor(shape: [1, 1, 2, 2], elements: [1, 2, 3, 4])
+        // Pixel centres: grid (−0.5, −0.5) → pixel (0, 0); (0, 0) → (0.5, 0.5); (1, 1) → (1.5, 1.5); far out → 0.
+        let grid = Tensor(shape: [1, 1, 4, 2], elements: [-0.5, -0.5, 0, 0, 1, 1, 5, 5])
+        #expect(x.gridSampleBilinear(grid: grid).scalars == [1, 2.5, 1, 0])
+    }
+}
