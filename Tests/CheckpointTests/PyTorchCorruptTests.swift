@@ -204,3 +204,28 @@ struct PyTorchCorruptTests {
         #expect(rejected > 0)
     }
 }
+
+@Suite(".pth files written by CPython's pickle and zipfile (scripts/make-large-checkpoint.py)")
+struct ForeignWriterTests {
+    @Test("legacy and zip checkpoints from another writer read bit-exact against safetensors written by Python",
+          .enabled(if: Support.pythonHasSafetensors, "needs REFERSTREAM_PYTHON with numpy and safetensors"),
+          arguments: [false, true])
+    func foreignWriter(zip: Bool) throws {
+        let directory = try Support.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pth = directory.appendingPathComponent(zip ? "small_zip.pth" : "small_legacy.pth")
+        let reference = directory.appendingPathComponent("reference.safetensors")
+        let script = Support.packageRoot.appendingPathComponent("scripts/make-large-checkpoint.py").path
+        let run = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+        try Support.runPython(run, arguments: [script, pth.path, "--megabytes", "0.5", "--tensors", "40", "--expected", reference.path]
+                              + (zip ? ["--zip"] : []))
+        let checkpoint = try PyTorchCheckpoint(contentsOf: pth)
+        let expected = try SafeTensors(contentsOf: reference)
+        #expect(checkpoint.format == (zip ? .zip : .legacy))
+        #expect(checkpoint.tensors.count == 40 && Set(checkpoint.names) == Set(expected.names))
+        #expect(checkpoint.value("epoch")?.intValue == 3 && checkpoint.value("args")?["hidden_dim"]?.intValue == 256)
+        for record in expected.tensors {
+            #expect(try checkpoint.tensor(record.name).contiguousBytes() == record.contiguousBytes(), "\(record.name)")
+        }
+    }
+}
