@@ -38,7 +38,7 @@ let package = Package(
         // MARK: Tools
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: Tests
