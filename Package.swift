@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .executable(name: "referstream", targets: ["referstream"]),
     ],
+    products: [],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -54,6 +55,12 @@ let package = Package(
 
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
+
+        // MARK: Tools
+        .executableTarget(
+            name: "referstream-bench",
+            dependencies: ["Tensor", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),

@@ -33,7 +33,9 @@ struct DeformableDecoderLayer: Sendable {
         var x = norm2(tgt + selfOut)
         let cross = crossAttn(query: x + queryPos, reference: reference, input: memory, layout: layout)
         x = norm1(x + cross.output)
-        x = norm3(x + linear2(linear1(x).relu()))
+        var hidden = linear1(x)
+        hidden.applyReLU()
+        x = norm3(x + linear2(hidden))
         return (x, cross)
     }
 }

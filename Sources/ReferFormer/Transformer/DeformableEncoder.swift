@@ -23,7 +23,9 @@ struct DeformableEncoderLayer: Sendable {
     func callAsFunction(_ src: Tensor, pos: Tensor, reference: Tensor, layout: LevelLayout) -> Tensor {
         let attn = selfAttn(query: src + pos, reference: reference, input: src, layout: layout).output
         let x = norm1(src + attn)
-        return norm2(x + linear2(linear1(x).relu()))
+        var hidden = linear1(x)
+        hidden.applyReLU()
+        return norm2(x + linear2(hidden))
     }
 }
 

@@ -36,8 +36,6 @@ struct VisionLanguageFusion: Sendable {
         let tokens = src.permuted([0, 2, 3, 1]).reshaped([t * h * w, 1, c])
         let attended = multiheadAttn(query: tokens, key: words + wordsPos, value: words,
                                      keyPaddingMask: keyPaddingMask.map { [$0] })
-        // rearrange '(t h w) b c -> (b t) c h w'
-        let maps = attended.reshaped([t, h, w, c]).permuted([0, 3, 1, 2])
-        return src * maps
+        return src * tokensToFrames(attended, frames: src.shape[0], height: src.shape[2], width: src.shape[3])
     }
 }
