@@ -34,6 +34,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ],
