@@ -27,13 +27,16 @@ let package = Package(
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "ReferFormer", dependencies: ["Tensor"]),
+        .target(name: "Checkpoint"),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
         // MARK: Tests
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),

@@ -21,7 +21,7 @@ apt_packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 python3-venv
 )
-python_packages=(pyzmq pycocotools numpy)
+python_packages=(pyzmq pycocotools numpy safetensors)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -66,11 +66,11 @@ if [ ! -x "$venv/bin/python" ]; then
   say "creating the Python test environment in $venv"
   /usr/bin/python3 -m venv --system-site-packages "$venv" || die "could not create $venv (is python3-venv installed?)"
 fi
-if ! "$venv/bin/python" -c 'import zmq, pycocotools.mask, numpy, gi' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import zmq, pycocotools.mask, numpy, safetensors, gi' >/dev/null 2>&1; then
   say "installing ${python_packages[*]} into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_packages[@]}" \
     || die "pip could not install ${python_packages[*]} into $venv"
 fi
-"$venv/bin/python" -c 'import zmq, pycocotools.mask, numpy, gi; gi.require_version("GstRtspServer", "1.0")' \
+"$venv/bin/python" -c 'import zmq, pycocotools.mask, numpy, safetensors, gi; gi.require_version("GstRtspServer", "1.0")' \
   || die "the Python test environment in $venv is incomplete"
 say "ready"

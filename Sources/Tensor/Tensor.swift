@@ -74,7 +74,7 @@ public struct Tensor: Sendable {
         var running = 1
         for i in stride(from: shape.count - 1, through: 0, by: -1) {
             strides[i] = running
-            running *= max(shape[i], 1)
+            running *= Swift.max(shape[i], 1)
         }
         return strides
     }
@@ -175,8 +175,8 @@ public struct Tensor: Sendable {
         // Walk the source with an odometer over all but the innermost dimension.
         let r = rank
         let inner = shape[r - 1], innerStride = source.strides[r - 1]
-        let outer = n / max(inner, 1)
-        var index = [Int](repeating: 0, count: max(r - 1, 0))
+        let outer = n / Swift.max(inner, 1)
+        var index = [Int](repeating: 0, count: Swift.max(r - 1, 0))
         var srcOffset = source.offset
         let src = source.storage.base
         for o in 0..<outer {

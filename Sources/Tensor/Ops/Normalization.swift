@@ -1,0 +1,149 @@
+// Normalisation layers: LayerNorm, GroupNorm, FrozenBatchNorm (and folding it into a convolution).
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Tensor {
+    /// torch `F.layer_norm` over the last dimension: `(x − mean) / sqrt(var + eps) · weight + bias`,
+    /// biased variance.
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        let d = shape[rank - 1]
+        if let weight { precondition(weight.shape == [d], "layerNorm: weight \(weight.shape) does not match input \(shape)") }
+        if let bias { precondition(bias.shape == [d], "layerNorm: bias \(bias.shape) does not match input \(shape)") }
+        let rows = d == 0 ? 0 : count / d
+        let w = weight?.contiguous(), b = bias?.contiguous()
+        return withUnsafeBufferPointer { src in
+            Tensor(shape: shape) { dst in
+                guard rows > 0, let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
+                let ps = UncheckedSendable(s0), pd = UncheckedSendable(d0)
+                let pw = UncheckedSendable(w.map { UnsafePointer($0.storage.base + $0.offset) })
+                let pb = UncheckedSendable(b.map { UnsafePointer($0.storage.base + $0.offset) })
+                withExtendedLifetime((w, b)) {
+                    Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / d)) { range in
+                        for r in range {
+                            let x = ps.value + r * d, y = pd.value + r * d
+                            var sum: Float = 0
+                            for i in 0..<d { sum += x[i] }
+                            let mean = sum / Float(d)
+                            var sq: Float = 0
+                            for i in 0..<d { let c = x[i] - mean; sq += c * c }
+                            let rstd = 1 / (sq / Float(d) + eps).squareRoot()
+                            switch (pw.value, pb.value) {
+                            case let (w?, b?): for i in 0..<d { y[i] = (x[i] - mean) * rstd * w[i] + b[i] }
+                            case let (w?, nil): for i in 0..<d { y[i] = (x[i] - mean) * rstd * w[i] }
+                            case let (nil, b?): for i in 0..<d { y[i] = (x[i] - mean) * rstd + b[i] }
+                            case (nil, nil): for i in 0..<d { y[i] = (x[i] - mean) * rstd }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// torch `F.group_norm` on (N, C, …): statistics per sample and group of C/groups channels over all
+    /// spatial positions (biased variance), then the per-channel affine `weight`, `bias`.
+    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5) -> Tensor {
+        precondition(rank >= 2 && groups > 0 && shape[1] % groups == 0, "groupNorm: \(groups) groups do not divide the channels of \(shape)")
+        let n = shape[0], c = shape[1], spatial = shape[2...].reduce(1, *)
+        if let weight { precondition(weight.shape == [c], "groupNorm: weight \(weight.shape) does not match input \(shape)") }
+        if let bias { precondition(bias.shape == [c], "groupNorm: bias \(bias.shape) does not match input \(shape)") }
+        let cpg = c / groups, groupSize = cpg * spatial
+        let w = weight?.contiguous(), b = bias?.contiguous()
+        return withUnsafeBufferPointer { src in
+            Tensor(shape: shape) { dst in
+                guard n * c * spatial > 0, let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
+                let ps = UncheckedSendable(s0), pd = UncheckedSendable(d0)
+                let pw = UncheckedSendable(w.map { UnsafePointer($0.storage.base + $0.offset) })
+                let pb = UncheckedSendable(b.map { UnsafePointer($0.storage.base + $0.offset) })
+                withExtendedLifetime((w, b)) {
+                    Parallel.forEach(n * groups, minChunk: Swift.max(1, 16384 / Swift.max(groupSize, 1))) { range in
+                        for ng in range {
+                            let x = ps.value + ng * groupSize, y = pd.value + ng * groupSize
+                            // Two passes with Double accumulation: groups hold up to ~10⁵ values.
+                            var sum = 0.0
+                            for i in 0..<groupSize { sum += Double(x[i]) }
+                            let mean = sum / Double(groupSize)
+                            var sq = 0.0
+                            for i in 0..<groupSize { let d = Double(x[i]) - mean; sq += d * d }
+                            let rstd = Float(1 / (sq / Double(groupSize) + Double(eps)).squareRoot())
+                            let meanF = Float(mean)
+                            let g = ng % groups
+                            for ci in 0..<cpg {
+                                let ch = g * cpg + ci
+                                let scale = rstd * (pw.value?[ch] ?? 1)
+                                let shift = (pb.value?[ch] ?? 0) - meanF * scale
+                                let xc = x + ci * spatial, yc = y + ci * spatial
+                                for i in 0..<spatial { yc[i] = xc[i] * scale + shift }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Per-channel scale and shift of a frozen batch norm: `s = w / sqrt(rv + eps)`, `t = b − rm·s`.
+    static func frozenBatchNormCoefficients(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, eps: Float) -> (scale: [Float], shift: [Float]) {
+        let c = weight.count
+        precondition(weight.rank == 1 && bias.shape == weight.shape && runningMean.shape == weight.shape && runningVar.shape == weight.shape,
+                     "frozenBatchNorm: parameter shapes \(weight.shape) \(bias.shape) \(runningMean.shape) \(runningVar.shape) differ")
+        let w = weight.scalars, b = bias.scalars, rm = runningMean.scalars, rv = runningVar.scalars
+        var scale = [Float](repeating: 0, count: c), shift = scale
+        for i in 0..<c {
+            // Official FrozenBatchNorm2d: scale = w * (rv + eps).rsqrt(); bias = b - rm * scale.
+            scale[i] = w[i] * (1 / (rv[i] + eps).squareRoot())
+            shift[i] = b[i] - rm[i] * scale[i]
+        }
+        return (scale, shift)
+    }
+
+    /// Official `FrozenBatchNorm2d` on (N, C, H, W): `y = x·s + (b − rm·s)`, `s = w / sqrt(rv + eps)`.
+    public func frozenBatchNorm(weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5) -> Tensor {
+        precondition(rank >= 2 && shape[1] == weight.count, "frozenBatchNorm: input \(shape) does not match \(weight.shape) parameters")
+        let (scale, shift) = Tensor.frozenBatchNormCoefficients(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, eps: eps)
+        return channelAffine(scale: scale, shift: shift)
+    }
+
+    /// `y[n, c, …] = x[n, c, …] · scale[c] + shift[c]`.
+    func channelAffine(scale: [Float], shift: [Float]) -> Tensor {
+        let n = shape[0], c = shape[1], spatial = shape[2...].reduce(1, *)
+        return withUnsafeBufferPointer { src in
+            Tensor(shape: shape) { dst in
+                guard n * c * spatial > 0, let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
+                let ps = UncheckedSendable(s0), pd = UncheckedSendable(d0)
+                scale.withUnsafeBufferPointer { sc in
+                    shift.withUnsafeBufferPointer { sh in
+                        let psc = UncheckedSendable(sc.baseAddress!), psh = UncheckedSendable(sh.baseAddress!)
+                        Parallel.forEach(n * c, minChunk: Swift.max(1, 16384 / Swift.max(spatial, 1))) { range in
+                            for plane in range {
+                                let ch = plane % c
+                                let s = psc.value[ch], t = psh.value[ch]
+                                let x = ps.value + plane * spatial, y = pd.value + plane * spatial
+                                for i in 0..<spatial { y[i] = x[i] * s + t }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Folds a frozen batch norm into the convolution before it: `W'[o] = W[o]·s[o]`,
+    /// `b'[o] = (b[o] or 0)·s[o] + (bn.b[o] − rm[o]·s[o])`, so `conv(x, W', b') = bn(conv(x, W, b))`.
+    public static func foldBatchNorm(convWeight: Tensor, convBias: Tensor?, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, eps: Float = 1e-5) -> (weight: Tensor, bias: Tensor) {
+        let cout = convWeight.shape[0]
+        precondition(weight.count == cout, "foldBatchNorm: conv weight \(convWeight.shape) does not match \(weight.shape) parameters")
+        if let convBias { precondition(convBias.shape == [cout], "foldBatchNorm: conv bias \(convBias.shape) does not match conv weight \(convWeight.shape)") }
+        let (scale, shift) = frozenBatchNormCoefficients(weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar, eps: eps)
+        let per = convWeight.count / Swift.max(cout, 1)
+        let w = convWeight.scalars
+        let newWeight = Tensor(shape: convWeight.shape) { dst in
+            for o in 0..<cout { for i in 0..<per { dst[o * per + i] = w[o * per + i] * scale[o] } }
+        }
+        let cb = convBias?.scalars ?? [Float](repeating: 0, count: cout)
+        let newBias = Tensor(shape: [cout], elements: (0..<cout).map { cb[$0] * scale[$0] + shift[$0] })
+        return (newWeight, newBias)
+    }
+}
