@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor"]),
+        .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
     ],

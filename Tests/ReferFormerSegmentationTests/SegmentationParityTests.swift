@@ -5,6 +5,27 @@ import Foundation
 import Testing
 @testable import ReferFormer
 import Tensor
+import TestSupport
+
+/// The tiny golden model's files (golden README §3).
+enum Tiny {
+    static let weights: Result<GoldenTensors, Error> = Result { try GoldenTensors("referformer-tiny/weights.safetensors") }
+
+    static func golden(_ name: String) throws -> GoldenTensors { try GoldenTensors("referformer-tiny/\(name).safetensors") }
+
+    /// (oh, ow) of the case (`original_size_hw` in its JSON).
+    static func originalSize(_ name: String) throws -> (height: Int, width: Int) {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.url("referformer-tiny/\(name).json"))) as? [String: Any]
+        guard let size = json?["original_size_hw"] as? [Int], size.count == 2 else {
+            throw CocoaError(.coderReadCorrupt, userInfo: [NSLocalizedDescriptionKey: "\(name).json has no original_size_hw"])
+        }
+        return (size[0], size[1])
+    }
+}
+
+extension GoldenTensors {
+    func has(_ name: String) -> Bool { file[name] != nil }
+}
 
 /// The tiny model's segmentation layers, built strictly from the `pixel_decoder.*` / `controller.*` keys.
 struct TinySegmentation {
@@ -16,8 +37,8 @@ struct TinySegmentation {
     let maskHead: DynamicMaskHead
 
     static func load() throws -> TinySegmentation {
-        let weights = try Fixtures.tinyWeights.get()
-        let keys = weights.names.filter { $0.hasPrefix("pixel_decoder.") || $0.hasPrefix("controller.") }
+        let weights = try Tiny.weights.get()
+        let keys = weights.file.names.filter { $0.hasPrefix("pixel_decoder.") || $0.hasPrefix("controller.") }
         let stateDict = StateDict(try keys.map { ($0, try weights.tensor($0)) })
         let decoder = CrossModalFPNDecoder(stateDict: stateDict, hiddenDim: hiddenDim, maskDim: maskDim, ffnDim: ffnDim, res2Channels: 256)
         let maskHead = DynamicMaskHead(stateDict: stateDict, hiddenDim: hiddenDim, maskDim: maskDim,
@@ -36,11 +57,11 @@ struct DecoderInputs {
     var textPaddingMask: [Bool]
     var textPosition: Tensor
 
-    init(_ golden: SafeTensorsFixture) throws {
+    init(_ golden: GoldenTensors) throws {
         res2 = try golden.tensor("backbone.res2")
         // encoder.memory (T, S, C), levels stride 8, 16, 32, 64 flattened row-major (spec §3.5/3.6).
         let memoryTokens = try golden.tensor("encoder.memory")
-        let shapes = try golden.integers("encoder.spatial_shapes"), starts = try golden.integers("encoder.level_start_index")
+        let shapes = try golden.ints("encoder.spatial_shapes"), starts = try golden.ints("encoder.level_start_index")
         let (t, c) = (memoryTokens.shape[0], memoryTokens.shape[2])
         memory = (0..<3).map { l in
             let (h, w) = (shapes[2 * l], shapes[2 * l + 1])
@@ -49,7 +70,7 @@ struct DecoderInputs {
         let levels = [res2.shape] + memory.map(\.shape)
         positions = levels.map { SinePosition.encoding2D(height: $0[2], width: $0[3], numPosFeats: c / 2) }
         words = try golden.tensor("text.word_features")
-        textPaddingMask = try golden.integers("text.attention_mask").map { $0 != 1 }
+        textPaddingMask = try golden.ints("text.attention_mask").map { $0 != 1 }
         textPosition = try golden.tensor("text.pos")
     }
 }
@@ -58,17 +79,17 @@ struct DecoderInputs {
 struct SegmentationParityTests {
     static let cases = ["case_1", "case_2"]
 
-    @discardableResult
-    static func expectParity(_ name: String, _ value: Tensor, _ golden: Tensor, tolerance: Double) -> ParityReport {
-        let report = ParityReport.compare(name, value, golden, tolerance: tolerance)
-        #expect(report.passed, "\(report)")
-        if ProcessInfo.processInfo.environment["REFERSTREAM_PARITY_REPORT"] != nil { print("parity: \(report)") }
-        return report
+    /// max|value − golden| ≤ tolerance · RMS(golden) (golden README §6); set REFERSTREAM_PARITY_REPORT
+    /// to print every figure.
+    static func expectParity(_ name: String, _ value: Tensor, _ golden: Tensor, tolerance: Double) {
+        let comparison = Comparison(value, golden, tolerance: tolerance)
+        #expect(comparison.passed, "\(name) \(golden.shape): \(comparison)")
+        if ProcessInfo.processInfo.environment["REFERSTREAM_PARITY_REPORT"] != nil { print("parity: \(name) \(golden.shape): \(comparison)") }
     }
 
     @Test("2-D sine position encodings used as decoder inputs equal the stored pos.*", arguments: cases)
     func positions(_ name: String) throws {
-        let golden = try Fixtures.tinyCase(name)
+        let golden = try Tiny.golden(name)
         for level in ["res2", "res3", "res4", "res5", "extra"] where golden.has("pos.\(level)") {
             let g = try golden.tensor("pos.\(level)")
             let p = SinePosition.encoding2D(height: g.shape[2], width: g.shape[3], numPosFeats: g.shape[1] / 2)
@@ -79,7 +100,7 @@ struct SegmentationParityTests {
     @Test("pixel decoder: every stage and mask_features", arguments: cases)
     func pixelDecoder(_ name: String) throws {
         let model = try TinySegmentation.load()
-        let golden = try Fixtures.tinyCase(name)
+        let golden = try Tiny.golden(name)
         let inputs = try DecoderInputs(golden)
         var recorded: [String: Tensor] = [:]
         let maskFeatures = model.decoder(res2: inputs.res2, memory: inputs.memory, positions: inputs.positions, words: inputs.words,
@@ -99,7 +120,7 @@ struct SegmentationParityTests {
     @Test("controller parameters of the last decoder layer", arguments: cases)
     func controllerParameters(_ name: String) throws {
         let model = try TinySegmentation.load()
-        let golden = try Fixtures.tinyCase(name)
+        let golden = try Tiny.golden(name)
         let hs = try golden.tensor("decoder.hs")
         let params = model.maskHead.parameters(hs.selecting(0, hs.shape[0] - 1))
         #expect(model.maskHead.weightCounts == [528, 64, 8] && model.maskHead.biasCounts == [8, 8, 1])
@@ -109,8 +130,8 @@ struct SegmentationParityTests {
     @Test("dynamic mask head: pred_masks and the aux masks from the golden mask features", arguments: cases)
     func predMasks(_ name: String) throws {
         let model = try TinySegmentation.load()
-        let golden = try Fixtures.tinyCase(name)
-        let size = try golden.integers("input.size")
+        let golden = try Tiny.golden(name)
+        let size = try golden.ints("input.size")
         let hs = try golden.tensor("decoder.hs"), refs = try golden.tensor("decoder.inter_references")
         let features = try golden.tensor("pixel_decoder.mask_features")
         let layers = hs.shape[0]
@@ -130,18 +151,18 @@ struct SegmentationParityTests {
     }
 
     /// Checks the post-processing outputs against the golden ones (README §6 rules).
-    static func expectPost(_ result: ClipMasks, _ golden: SafeTensorsFixture) throws {
+    static func expectPost(_ result: ClipMasks, _ golden: GoldenTensors) throws {
         Self.expectParity("post.scores", Tensor(shape: [result.scores.count], elements: result.scores), try golden.tensor("post.scores"), tolerance: 1e-4)
-        let index = try golden.integers("post.query_index")[0]
+        let index = try golden.ints("post.query_index")[0]
         #expect(result.queryIndex == index, "post.query_index \(result.queryIndex), golden \(index)")
         let goldenLogits = try golden.tensor("post.mask_logits")
         Self.expectParity("post.mask_logits", result.maskLogits, goldenLogits, tolerance: 3e-4)
-        let mask = result.binaryMasks(), goldenMask = try golden.integers("post.mask"), g = goldenLogits.scalars
+        let mask = result.binaryMasks(), goldenMask = try golden.ints("post.mask"), g = goldenLogits.scalars
         var differing: [Int] = [], flipped = 0
         for i in 0..<goldenMask.count where Int(mask[i]) != goldenMask[i] {
             if abs(g[i]) > 1e-3 { differing.append(i) } else { flipped += 1 }
         }
-        #expect(differing.isEmpty, "post.mask differs at \(differing.count) pixels with |logit| > 1e-3, first \(differing.prefix(5).map { ParityReport.unravel($0, goldenLogits.shape) })")
+        #expect(differing.isEmpty, "post.mask differs at \(differing.count) pixels with |logit| > 1e-3, first flat indices \(differing.prefix(5))")
         #expect(flipped <= 2, "\(flipped) pixels within 1e-3 of the threshold flipped")
         let probabilities = result.probabilities.scalars
         #expect(zip(probabilities, mask).allSatisfy { ($0 > 0.5) == ($1 == 1) }, "probabilities disagree with the binary mask")
@@ -149,28 +170,26 @@ struct SegmentationParityTests {
 
     @Test("post-processing from the golden network outputs", arguments: cases)
     func postProcessing(_ name: String) throws {
-        let golden = try Fixtures.tinyCase(name)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tiny.appendingPathComponent("\(name).json"))) as? [String: Any]
-        let original = try #require(json?["original_size_hw"] as? [Int])
+        let golden = try Tiny.golden(name)
+        let original = try Tiny.originalSize(name)
         let result = MaskPostProcessing.process(predLogits: try golden.tensor("output.pred_logits"), predMasks: try golden.tensor("output.pred_masks"),
-                                                originalSize: (original[0], original[1]))
+                                                originalSize: original)
         try Self.expectPost(result, golden)
     }
 
     @Test("chained: golden encoder/decoder outputs → pixel decoder → mask head → post-processing", arguments: cases)
     func chained(_ name: String) throws {
         let model = try TinySegmentation.load()
-        let golden = try Fixtures.tinyCase(name)
+        let golden = try Tiny.golden(name)
         let inputs = try DecoderInputs(golden)
-        let size = try golden.integers("input.size")
+        let size = try golden.ints("input.size")
         let features = model.decoder(res2: inputs.res2, memory: inputs.memory, positions: inputs.positions, words: inputs.words,
                                      textPaddingMask: inputs.textPaddingMask, textPosition: inputs.textPosition)
         let hs = try golden.tensor("decoder.hs"), boxes = try golden.tensor("output.pred_boxes").squeezed(0)
         let masks = model.maskHead(maskFeatures: features, hs: hs.selecting(0, hs.shape[0] - 1), references: boxes, imageSize: (size[0], size[1]))
         Self.expectParity("output.pred_masks (chained)", masks.unsqueezed(0), try golden.tensor("output.pred_masks"), tolerance: 3e-4)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tiny.appendingPathComponent("\(name).json"))) as? [String: Any]
-        let original = try #require(json?["original_size_hw"] as? [Int])
-        let result = MaskPostProcessing.process(predLogits: try golden.tensor("output.pred_logits"), predMasks: masks, originalSize: (original[0], original[1]))
+        let original = try Tiny.originalSize(name)
+        let result = MaskPostProcessing.process(predLogits: try golden.tensor("output.pred_logits"), predMasks: masks, originalSize: original)
         try Self.expectPost(result, golden)
     }
 }
