@@ -37,7 +37,7 @@ struct VisionLanguageAttention: Sendable {
 
     /// Attention of `query` (Lq, E) over `key` (Lk, E) / `value` (Lk, E) → (Lq, E), including
     /// `out_proj`. `keyPaddingMask` (Lk, true = ignore) as torch's `key_padding_mask`.
-    func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: [Bool]? = nil) -> Tensor {
+    func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: [Bool]? = nil, blockRows: Int = Self.blockRows) -> Tensor {
         let e = embedDim
         precondition(query.rank == 2 && key.rank == 2 && value.rank == 2 && query.shape[1] == e && key.shape[1] == e
                      && value.shape == key.shape, "attention: query \(query.shape), key \(key.shape), value \(value.shape), E = \(e)")
@@ -49,7 +49,7 @@ struct VisionLanguageAttention: Sendable {
         let d = e / heads
         let scale = Float(1 / Double(d).squareRoot())
         let masked = keyPaddingMask ?? []
-        let block = min(Self.blockRows, max(lq, 1))
+        let block = min(max(blockRows, 1), max(lq, 1))
         var scores = [Float](repeating: 0, count: block * lk)
         let context = Tensor(shape: [lq, e]) { out in
             q.withUnsafeBufferPointer { qp in
