@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // MARK: Benchmarks (release-mode speed figures)
+        .executableTarget(name: "SegmentationBenchmark", dependencies: ["ReferFormer", "Tensor"], path: "Benchmarks/SegmentationBenchmark"),
+
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),

@@ -305,7 +305,14 @@ enum SegmentationKernels {
         return Tensor(shape: x.shape) { y in
             x.withUnsafeBufferPointer { xp in
                 p.withUnsafeBufferPointer { pp in
-                    for i in 0..<x.count { y[i] = xp[i] + pp[i % pp.count] }
+                    let (yb, xb, pb) = (y.baseAddress!, xp.baseAddress!, pp.baseAddress!)
+                    for f in 0..<t {
+                        let pf = pp.count == perFrame ? pb : pb + f * perFrame
+                        let (yf, xf) = (yb + f * perFrame, xb + f * perFrame)
+                        Parallel.forEach(perFrame, minChunk: 1 << 15) { range in
+                            for i in range { yf[i] = xf[i] + pf[i] }
+                        }
+                    }
                 }
             }
         }
@@ -317,7 +324,10 @@ enum SegmentationKernels {
         return Tensor(shape: a.shape) { y in
             a.withUnsafeBufferPointer { ap in
                 b.withUnsafeBufferPointer { bp in
-                    for i in 0..<a.count { y[i] = ap[i] + bp[i] }
+                    let (yb, ab, bb) = (y.baseAddress!, ap.baseAddress!, bp.baseAddress!)
+                    Parallel.forEach(a.count, minChunk: 1 << 15) { range in
+                        for i in range { yb[i] = ab[i] + bb[i] }
+                    }
                 }
             }
         }

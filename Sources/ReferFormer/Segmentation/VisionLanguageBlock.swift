@@ -29,8 +29,9 @@ public struct VisionLanguageBlock: Sendable {
     /// Spatial-reduction ratio of the self-attention (8, 4, 2, 1 for cross_attn_1..4).
     public let srRatio: Int
 
-    /// FFN rows computed at once (bounds the (rows, F) hidden buffer).
-    static let ffnBlockRows = 4096
+    /// FFN rows computed at once: the (rows, F) hidden block (2 MB for F = 2048) stays in cache
+    /// between its GEMM, the bias+ReLU pass and the second GEMM.
+    static let ffnBlockRows = 256
 
     /// - Parameters:
     ///   - prefix: e.g. `pixel_decoder.cross_attn_1.`
@@ -104,20 +105,21 @@ public struct VisionLanguageBlock: Sendable {
                 linear1Weight.withUnsafeBufferPointer { w1 in
                     linear2Weight.withUnsafeBufferPointer { w2 in
                         hidden.withUnsafeMutableBufferPointer { hp in
+                            let hb = hp.baseAddress!
                             var start = 0
                             while start < n {
                                 let rows = min(block, n - start)
-                                let hb = hp.baseAddress!
-                                for r in 0..<rows { (hb + r * f).update(from: b1, count: f) }
                                 BLAS.sgemm(transB: .transposed, m: rows, n: f, k: c,
                                            a: xp.baseAddress! + start * c, lda: c, b: w1.baseAddress!, ldb: c,
-                                           beta: 1, c: hb, ldc: f)
-                                Parallel.forEach(rows * f, minChunk: 1 << 14) { range in
-                                    for i in range where hb[i] < 0 { hb[i] = 0 }
-                                }
+                                           c: hb, ldc: f)
                                 let ob = out.baseAddress! + start * c
-                                for r in 0..<rows {
-                                    for j in 0..<c { ob[r * c + j] = xp[(start + r) * c + j] + b2[j] }
+                                let xb = xp.baseAddress! + start * c
+                                Parallel.forEach(rows, minChunk: 32) { range in
+                                    for r in range {
+                                        let row = hb + r * f
+                                        for j in 0..<f { row[j] = max(row[j] + b1[j], 0) }
+                                        for j in 0..<c { ob[r * c + j] = xb[r * c + j] + b2[j] }
+                                    }
                                 }
                                 BLAS.sgemm(transB: .transposed, m: rows, n: c, k: f,
                                            a: hb, lda: f, b: w2.baseAddress!, ldb: f,
