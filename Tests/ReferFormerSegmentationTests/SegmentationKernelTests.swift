@@ -102,6 +102,25 @@ struct SegmentationKernelTests {
     }
 }
 
+@Suite("Pixel decoder input sizes")
+struct PixelDecoderSizeTests {
+    /// Level sizes of the backbone for a frame side n (each stride-2 op: n → ⌊(n−1)/2⌋+1).
+    static func levels(_ n: Int) -> [Int] {
+        var sizes: [Int] = [], v = n
+        for step in 0..<5 { v = (v - 1) / 2 + 1; if step >= 1 { sizes.append(v) } }
+        return sizes  // res2, res3, res4, res5
+    }
+
+    @Test("the minimum frame side is the smallest one every reduced self-attention accepts", arguments: [27, 28, 29, 30, 33, 360])
+    func minimumSide(_ side: Int) {
+        let sizes = Self.levels(side)
+        let fits = zip(sizes, CrossModalFPNDecoder.srRatios).allSatisfy { $0 / $1 >= 1 }
+        #expect(fits == (side >= CrossModalFPNDecoder.minimumFrameSide), "side \(side): levels \(sizes)")
+        #expect(((try? CrossModalFPNDecoder.validateFrameSize(height: side, width: 640)) != nil) == fits)
+        #expect(throws: ReferFormerError.self) { try CrossModalFPNDecoder.validateFrameSize(height: 640, width: CrossModalFPNDecoder.minimumFrameSide - 1) }
+    }
+}
+
 @Suite("Mask post-processing helpers")
 struct MaskPostProcessingTests {
     @Test("query choice: mean sigmoid over frames, max over classes, first index on ties")

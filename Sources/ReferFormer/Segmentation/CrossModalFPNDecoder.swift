@@ -134,7 +134,22 @@ public struct CrossModalFPNDecoder: Sendable {
             y = out
         }
         // y is set by the loop above.
-        let features = SegmentationKernels.conv3x3(y ?? Tensor.zeros([t, 0, 0, c]), taps: maskFeaturesTaps, bias: maskFeaturesBias)
-        return SegmentationKernels.channelsFirst(features)
+        let features = SegmentationKernels.channelsFirst(
+            SegmentationKernels.conv3x3(y ?? Tensor.zeros([t, 0, 0, c]), taps: maskFeaturesTaps, bias: maskFeaturesBias))
+        record?("pixel_decoder.mask_features", features)
+        return features
+    }
+
+    /// The smallest frame side (height or width of the resized frame) the decoder accepts: the
+    /// spatially reduced self-attention needs res2 ≥ 8 cells (sr 8), res3 ≥ 4 (sr 4) and res4 ≥ 2
+    /// (sr 2); with the backbone's n → ⌊(n−1)/2⌋+1 per stride-2 op that is 29 pixels. The official
+    /// code fails on smaller frames too (an interpolation to an empty size).
+    public static let minimumFrameSide = 29
+
+    /// Throws `.input` if a resized frame of `height`×`width` is too small for the pixel decoder.
+    public static func validateFrameSize(height: Int, width: Int) throws(ReferFormerError) {
+        guard min(height, width) >= minimumFrameSide else {
+            throw ReferFormerError(.input, "frames of \(height)×\(width) pixels are too small for the pixel decoder: both sides must be at least \(minimumFrameSide) pixels after resizing")
+        }
     }
 }
