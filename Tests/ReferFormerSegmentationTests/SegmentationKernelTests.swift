@@ -68,6 +68,22 @@ struct SegmentationKernelTests {
         Self.expectClose(name, SegmentationKernels.channelsFirst(x), try ops.tensor("\(name).output"), tolerance: 3e-5)
     }
 
+    @Test("group norm with statistics split over pixel chunks equals Tensor.groupNorm (NCHW)")
+    func groupNormLarge() {
+        var state: UInt64 = 7
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 4 - 1.5
+        }
+        let x = Tensor(shape: [2, 64, 40, 50]) { b in for i in 0..<b.count { b[i] = next() } }
+        let weight = Tensor(shape: [64]) { b in for i in 0..<64 { b[i] = 1 + 0.1 * next() } }
+        let bias = Tensor(shape: [64]) { b in for i in 0..<64 { b[i] = 0.1 * next() } }
+        var y = SegmentationKernels.channelsLast(x)
+        SegmentationKernels.groupNorm(&y, groups: 8, weight: weight, bias: bias, relu: true)
+        let reference = x.groupNorm(groups: 8, weight: weight, bias: bias).relu()
+        Self.expectClose("groupNorm 2×64×40×50", SegmentationKernels.channelsFirst(y), reference, tolerance: 3e-5)
+    }
+
     @Test("layer norm over rows")
     func layerNorm() throws {
         let ops = try Self.ops.get()

@@ -14,16 +14,49 @@ import Tensor
 enum SegmentationKernels {
     // MARK: Layout
 
-    /// (T, C, h, w), any strides → (T, h, w, C) contiguous (einops `b c h w -> b h w c`).
+    /// (T, C, h, w) → (T, h, w, C) contiguous (einops `b c h w -> b h w c`). A contiguous input goes
+    /// through a tiled transpose; a tensor that already is a permuted channels-last buffer (e.g. a
+    /// view of the encoder's token matrix) is taken as it is.
     static func channelsLast(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4, "channelsLast expects (T, C, h, w), got \(x.shape)")
-        return x.permuted([0, 2, 3, 1]).contiguous()
+        let permuted = x.permuted([0, 2, 3, 1])
+        if permuted.isContiguous || !x.isContiguous { return permuted.contiguous() }
+        return transposeFrames(x, rows: x.shape[1], columns: x.shape[2] * x.shape[3], resultShape: permuted.shape)
     }
 
-    /// (T, h, w, C), any strides → (T, C, h, w) contiguous (einops `b h w c -> b c h w`).
+    /// (T, h, w, C) → (T, C, h, w) contiguous (einops `b h w c -> b c h w`), tiled transpose.
     static func channelsFirst(_ x: Tensor) -> Tensor {
         precondition(x.rank == 4, "channelsFirst expects (T, h, w, C), got \(x.shape)")
-        return x.permuted([0, 3, 1, 2]).contiguous()
+        let permuted = x.permuted([0, 3, 1, 2])
+        if permuted.isContiguous || !x.isContiguous { return permuted.contiguous() }
+        return transposeFrames(x, rows: x.shape[1] * x.shape[2], columns: x.shape[3], resultShape: permuted.shape)
+    }
+
+    /// Per frame, the (rows × columns) matrix of a contiguous tensor transposed, in 32×32 tiles
+    /// (a plain strided copy touches a new cache line for every element).
+    private static func transposeFrames(_ x: Tensor, rows: Int, columns: Int, resultShape: [Int]) -> Tensor {
+        let frames = x.shape[0], tile = 32
+        let rowTiles = (rows + tile - 1) / tile
+        return Tensor(shape: resultShape) { out in
+            x.withUnsafeBufferPointer { xp in
+                let (src, dst) = (xp.baseAddress!, out.baseAddress!)
+                Parallel.forEach(frames * rowTiles, minChunk: 4) { range in
+                    for job in range {
+                        let (f, r0) = (job / rowTiles, (job % rowTiles) * tile)
+                        let (s, d) = (src + f * rows * columns, dst + f * rows * columns)
+                        let r1 = min(r0 + tile, rows)
+                        var c0 = 0
+                        while c0 < columns {
+                            let c1 = min(c0 + tile, columns)
+                            for r in r0..<r1 {
+                                for c in c0..<c1 { d[c * rows + r] = s[r * columns + c] }
+                            }
+                            c0 = c1
+                        }
+                    }
+                }
+            }
+        }
     }
 
     // MARK: Linear maps over rows
@@ -163,21 +196,40 @@ enum SegmentationKernels {
         x.withUnsafeMutableBufferPointer { buffer in
             for f in 0..<t {
                 let frame = buffer.baseAddress! + f * hw * c
-                var sums = [Double](repeating: 0, count: c)
-                for p in 0..<hw {
-                    let row = frame + p * c
-                    for ch in 0..<c { sums[ch] += Double(row[ch]) }
-                }
-                var mean = [Double](repeating: 0, count: groups)
-                for g in 0..<groups { mean[g] = sums[(g * perGroup)..<((g + 1) * perGroup)].reduce(0, +) / n }
-                var squares = [Double](repeating: 0, count: c)
-                for p in 0..<hw {
-                    let row = frame + p * c
-                    for ch in 0..<c {
-                        let d = Double(row[ch]) - mean[ch / perGroup]
-                        squares[ch] += d * d
+                // Per-channel sums over pixel chunks (in parallel), then per group.
+                let chunks = max(1, min(Parallel.threadCount, hw / 1024))
+                var partial = [Double](repeating: 0, count: chunks * c)
+                func accumulate(_ squaresAround: [Double]?) {
+                    partial.withUnsafeMutableBufferPointer { pb in
+                        let pbase = pb.baseAddress!
+                        Parallel.forEach(chunks) { range in
+                            for chunk in range {
+                                let acc = pbase + chunk * c
+                                for ch in 0..<c { acc[ch] = 0 }
+                                for p in (chunk * hw / chunks)..<((chunk + 1) * hw / chunks) {
+                                    let row = frame + p * c
+                                    if let squaresAround {
+                                        for ch in 0..<c {
+                                            let d = Double(row[ch]) - squaresAround[ch]
+                                            acc[ch] += d * d
+                                        }
+                                    } else {
+                                        for ch in 0..<c { acc[ch] += Double(row[ch]) }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
+                func perChannel() -> [Double] {
+                    (0..<c).map { ch in (0..<chunks).reduce(0.0) { $0 + partial[$1 * c + ch] } }
+                }
+                accumulate(nil)
+                let sums = perChannel()
+                var mean = [Double](repeating: 0, count: groups)
+                for g in 0..<groups { mean[g] = sums[(g * perGroup)..<((g + 1) * perGroup)].reduce(0, +) / n }
+                accumulate((0..<c).map { mean[$0 / perGroup] })
+                let squares = perChannel()
                 // y = (x − mean)·rstd·γ + β = x·scale + shift, per channel.
                 var scale = [Float](repeating: 0, count: c), shift = [Float](repeating: 0, count: c)
                 for g in 0..<groups {
