@@ -6,7 +6,9 @@ import PackageDescription
 let package = Package(
     name: "ReferStream",
     products: [],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // MARK: Native libraries (system-library targets: a module map and one umbrella header each)
         .systemLibrary(
@@ -33,6 +35,11 @@ let package = Package(
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
 
+        // MARK: Tools
+        .executableTarget(
+            name: "referstream-bench",
+            dependencies: ["Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // MARK: Benchmarks (release-mode speed figures)
         .executableTarget(name: "SegmentationBenchmark", dependencies: ["ReferFormer", "Tensor"], path: "Benchmarks/SegmentationBenchmark"),
 

@@ -1,14 +1,21 @@
 /// A minimal, strict JSON value and parser for safetensors headers. Written here (instead of
 /// Foundation's JSONSerialization) to keep key order, to tell integers from floats and booleans
 /// (NSNumber bridging does not), to reject duplicate keys and to bound nesting depth on hostile input.
-indirect enum JSONValue: Sendable {
+// Object members are a struct, not a tuple: a recursive enum with `[(String, JSONValue)]` makes the
+// Swift 6.3 compiler report a spurious "circular reference" depending on the file batching.
+struct JSONMember {
+    var key: String
+    var value: JSONValue
+}
+
+enum JSONValue {
     case null
     case bool(Bool)
     case int(Int)
     case double(Double)
     case string(String)
     case array([JSONValue])
-    case object([(String, JSONValue)])
+    case object([JSONMember])
 
     var typeName: String {
         switch self {
@@ -58,7 +65,7 @@ struct JSONParser {
         switch bytes[position] {
         case UInt8(ascii: "{"):
             position += 1
-            var members: [(String, JSONValue)] = []
+            var members: [JSONMember] = []
             var seen = Set<String>()
             skipWhitespace()
             if position < bytes.count, bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
@@ -70,7 +77,7 @@ struct JSONParser {
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 position += 1
-                members.append((key, try value(depth: depth + 1)))
+                members.append(JSONMember(key: key, value: try value(depth: depth + 1)))
                 skipWhitespace()
                 guard position < bytes.count else { throw fail("unexpected end of JSON in an object") }
                 if bytes[position] == UInt8(ascii: ",") { position += 1; continue }

@@ -140,5 +140,5 @@ public struct OpsCatalog: Sendable {
         }
     }
 
-    public subscript(name: String) -> Case? { cases.first { $0.name == name } }
+    public subscript(name name: String) -> Case? { cases.first { $0.name == name } }
 }

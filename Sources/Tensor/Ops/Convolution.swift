@@ -1,0 +1,160 @@
+// 2-D convolution (im2col + GEMM, or a direct GEMM for 1×1 stride-1) and max pooling, NCHW.
+
+extension Tensor {
+    /// Target size, in floats, of one im2col chunk (a block of output rows is unfolded at a time, so
+    /// the scratch buffer stays bounded; at least one output row per chunk). A tuning knob for
+    /// benchmarks; set it before running convolutions, not concurrently with them. 4 Mi floats (16 MiB)
+    /// measured best on 2 threads: fewer alternations between the parallel unfold and the GEMM.
+    nonisolated(unsafe) public static var im2colChunkElements = 1 << 22
+
+    /// torch `F.conv2d` (groups = 1) on (N, Cin, H, W) with weight (Cout, Cin, kh, kw) and optional
+    /// bias (Cout), the same stride, padding and dilation in both directions.
+    public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor {
+        conv2d(weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), dilation: (dilation, dilation))
+    }
+
+    /// torch `F.conv2d` (groups = 1) with separate (vertical, horizontal) stride, padding and dilation.
+    ///
+    /// A 1×1 stride-1 unpadded convolution is one GEMM per image on the NCHW data (no copy). Any other
+    /// shape unfolds the input (im2col) into a reused scratch buffer, in chunks of output rows so the
+    /// buffer stays cache-sized, and multiplies each chunk by the weight matrix. The bias is written
+    /// into the output first and accumulated by the GEMM (β = 1).
+    public func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
+        conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, chunkElements: Tensor.im2colChunkElements)
+    }
+
+    /// `conv2d` with an explicit im2col chunk size (tests exercise one-row chunks with it).
+    func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), chunkElements: Int) -> Tensor {
+        precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
+                     "conv2d: input \(shape) does not match weight \(weight.shape) (N, Cin, H, W) × (Cout, Cin, kh, kw)")
+        precondition(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
+                     "conv2d: invalid stride \(stride), padding \(padding) or dilation \(dilation)")
+        let n = shape[0], cin = shape[1], h = shape[2], w = shape[3]
+        let cout = weight.shape[0], kh = weight.shape[2], kw = weight.shape[3]
+        if let bias { precondition(bias.shape == [cout], "conv2d: bias \(bias.shape) does not match weight \(weight.shape)") }
+        let oh = (h + 2 * padding.0 - dilation.0 * (kh - 1) - 1) / stride.0 + 1
+        let ow = (w + 2 * padding.1 - dilation.1 * (kw - 1) - 1) / stride.1 + 1
+        precondition(oh > 0 && ow > 0, "conv2d: kernel \(weight.shape) larger than padded input \(shape)")
+        let k = cin * kh * kw, ohw = oh * ow, hw = h * w
+        let x = contiguous(), wt = weight.contiguous(), b = bias?.contiguous()
+
+        return Tensor(shape: [n, cout, oh, ow]) { out in
+            guard let o = out.baseAddress, n > 0, cout > 0 else { return }
+            var beta: Float = 0
+            if let b {
+                let bp = b.storage.base + b.offset
+                for img in 0..<n {
+                    for c in 0..<cout { (o + (img * cout + c) * ohw).update(repeating: bp[c], count: ohw) }
+                }
+                beta = 1
+            } else if k == 0 {
+                out.initialize(repeating: 0)
+            }
+            guard k > 0 else { return }
+            let xp = UnsafePointer(x.storage.base + x.offset), wp = UnsafePointer(wt.storage.base + wt.offset)
+            withExtendedLifetime((x, wt, b)) {
+                if kh == 1 && kw == 1 && stride == (1, 1) && padding == (0, 0) {
+                    for img in 0..<n {
+                        BLAS.sgemm(m: cout, n: hw, k: cin, a: wp, lda: cin, b: xp + img * cin * hw, ldb: hw,
+                                   beta: beta, c: o + img * cout * ohw, ldc: ohw)
+                    }
+                    return
+                }
+                // Output rows per im2col chunk: about `chunkElements` floats of columns, at least one row.
+                let rowsPerChunk = Swift.max(1, Swift.min(oh, chunkElements / Swift.max(k * ow, 1)))
+                let geometry = Im2colGeometry(cin: cin, h: h, w: w, kh: kh, kw: kw, oh: oh, ow: ow,
+                                              stride: stride, padding: padding, dilation: dilation)
+                ScratchPool.shared.withBuffer(count: k * rowsPerChunk * ow) { cols in
+                    for img in 0..<n {
+                        var y0 = 0
+                        while y0 < oh {
+                            let rows = Swift.min(rowsPerChunk, oh - y0)
+                            geometry.unfold(image: xp + img * cin * hw, rows: y0..<(y0 + rows), into: cols)
+                            BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
+                                       beta: beta, c: o + img * cout * ohw + y0 * ow, ldc: ohw)
+                            y0 += rows
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// torch `F.max_pool2d(kernel, stride, padding)` on (N, C, H, W): padding acts as −inf, floor
+    /// output size, NaN propagates.
+    public func maxPool2d(kernel: Int, stride: Int, padding: Int) -> Tensor {
+        precondition(rank == 4 && kernel > 0 && stride > 0 && padding >= 0 && padding * 2 <= kernel,
+                     "maxPool2d: kernel \(kernel) stride \(stride) padding \(padding) invalid for \(shape)")
+        let planes = shape[0] * shape[1], h = shape[2], w = shape[3]
+        let oh = (h + 2 * padding - kernel) / stride + 1, ow = (w + 2 * padding - kernel) / stride + 1
+        precondition(oh > 0 && ow > 0, "maxPool2d: kernel \(kernel) larger than padded input \(shape)")
+        return withUnsafeBufferPointer { src in
+            Tensor(shape: [shape[0], shape[1], oh, ow]) { dst in
+                guard planes > 0, let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
+                let ps = UncheckedSendable(s0), pd = UncheckedSendable(d0)
+                Parallel.forEach(planes, minChunk: Swift.max(1, 8192 / (oh * ow))) { range in
+                    for p in range {
+                        let x = ps.value + p * h * w, y = pd.value + p * oh * ow
+                        for oy in 0..<oh {
+                            let iy0 = Swift.max(oy * stride - padding, 0), iy1 = Swift.min(oy * stride - padding + kernel, h)
+                            for ox in 0..<ow {
+                                let ix0 = Swift.max(ox * stride - padding, 0), ix1 = Swift.min(ox * stride - padding + kernel, w)
+                                var m = -Float.infinity
+                                for iy in iy0..<iy1 {
+                                    let row = x + iy * w
+                                    for ix in ix0..<ix1 {
+                                        let v = row[ix]
+                                        if v > m || v.isNaN { m = v }
+                                    }
+                                }
+                                y[oy * ow + ox] = m
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The unfold (im2col) of one image for a convolution: column matrix row r = (c, i, j) of the kernel,
+/// column = output position (oy, ox), zero where the kernel tap falls into padding.
+struct Im2colGeometry {
+    let cin, h, w, kh, kw, oh, ow: Int
+    let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
+
+    /// Writes rows `(c, i, j)` × columns `rows × ow` (output rows `rows`) into `cols`, parallel over
+    /// the kernel rows.
+    func unfold(image: UnsafePointer<Float>, rows: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
+        let k = cin * kh * kw, width = rows.count * ow
+        let src = UncheckedSendable(image), dst = UncheckedSendable(cols)
+        Parallel.forEach(k, minChunk: Swift.max(1, 16384 / Swift.max(width, 1))) { range in
+            for r in range {
+                let c = r / (kh * kw), i = (r / kw) % kh, j = r % kw
+                let plane = src.value + c * h * w
+                var out = dst.value + r * width
+                let dx = j * dilation.1 - padding.1
+                // Output columns whose input x is inside [0, w): ox in [oxLo, oxHi).
+                let oxLo = Swift.min(ow, dx >= 0 ? 0 : (-dx + stride.1 - 1) / stride.1)
+                let oxHi = Swift.max(oxLo, Swift.min(ow, dx >= w ? 0 : (w - 1 - dx) / stride.1 + 1))
+                for oy in rows {
+                    let iy = oy * stride.0 - padding.0 + i * dilation.0
+                    if iy < 0 || iy >= h {
+                        out.update(repeating: 0, count: ow)
+                    } else {
+                        let row = plane + iy * w + dx
+                        if oxLo > 0 { out.update(repeating: 0, count: oxLo) }
+                        if stride.1 == 1 {
+                            (out + oxLo).update(from: row + oxLo, count: oxHi - oxLo)
+                        } else {
+                            let s = stride.1
+                            for ox in oxLo..<oxHi { out[ox] = row[ox * s] }
+                        }
+                        if oxHi < ow { (out + oxHi).update(repeating: 0, count: ow - oxHi) }
+                    }
+                    out += ow
+                }
+            }
+        }
+    }
+}
