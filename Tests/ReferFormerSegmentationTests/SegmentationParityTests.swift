@@ -68,7 +68,7 @@ struct DecoderInputs {
             return memoryTokens.sliced(1, starts[l]..<(starts[l] + h * w)).reshaped([t, h, w, c]).permuted([0, 3, 1, 2])
         }
         let levels = [res2.shape] + memory.map(\.shape)
-        positions = levels.map { SinePosition.encoding2D(height: $0[2], width: $0[3], numPosFeats: c / 2) }
+        positions = levels.map { Tensor.sinePositionEncoding2D(height: $0[2], width: $0[3], numPosFeats: c / 2) }
         words = try golden.tensor("text.word_features")
         textPaddingMask = try golden.ints("text.attention_mask").map { $0 != 1 }
         textPosition = try golden.tensor("text.pos")
@@ -92,7 +92,7 @@ struct SegmentationParityTests {
         let golden = try Tiny.golden(name)
         for level in ["res2", "res3", "res4", "res5", "extra"] where golden.has("pos.\(level)") {
             let g = try golden.tensor("pos.\(level)")
-            let p = SinePosition.encoding2D(height: g.shape[2], width: g.shape[3], numPosFeats: g.shape[1] / 2)
+            let p = Tensor.sinePositionEncoding2D(height: g.shape[2], width: g.shape[3], numPosFeats: g.shape[1] / 2)
             Self.expectParity("pos.\(level)", p, g, tolerance: 1e-5)
         }
     }
