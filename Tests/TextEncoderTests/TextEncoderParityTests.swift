@@ -26,7 +26,7 @@ struct TextEncoderParityTests {
 
     @Test("the RoBERTa shape is inferred from the state dict")
     func inferred() throws {
-        let config = try #require(RobertaConfiguration.inferred(from: try Self.shapes()))
+        let config = try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder
         #expect(config.vocabSize == 1000 && config.hiddenSize == 768 && config.numHiddenLayers == 1)
         #expect(config.numAttentionHeads == 12 && config.intermediateSize == 128 && config.maxPositionEmbeddings == 514)
         #expect(config.maxTokens == 512)
@@ -36,7 +36,7 @@ struct TextEncoderParityTests {
     func parity(_ name: String) throws {
         let golden = try GoldenTensors("referformer-tiny/\(name).safetensors")
         let weights = try Self.loadWeights()
-        let config = try #require(RobertaConfiguration.inferred(from: try Self.shapes()))
+        let config = try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder
         let encoder = TextEncoder(weights, roberta: config, hiddenDim: 64)
         try weights.finish()  // strict: every text_encoder.* / resizer.* key used, none missing
 
@@ -67,7 +67,7 @@ struct TextEncoderParityTests {
         let ids = try tokenizer.encode(caption).ids.map(Int.init)
         #expect(ids == (try golden.ints("text.input_ids")), "\(name): \(caption)")
         let weights = try Self.loadWeights()
-        let encoder = TextEncoder(weights, roberta: try #require(RobertaConfiguration.inferred(from: try Self.shapes())), hiddenDim: 64)
+        let encoder = TextEncoder(weights, roberta: try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder, hiddenDim: 64)
         let out = encoder(ids: ids)
         for (key, actual) in [("text.word_features", out.wordFeatures), ("text.sentence_feature", out.sentenceFeature)] {
             let comparison = Comparison(actual, try golden.tensor(key), tolerance: 1e-4)
@@ -78,7 +78,7 @@ struct TextEncoderParityTests {
     @Test("padding: pads change neither the real tokens' features nor the pooled output")
     func padding() throws {
         let weights = try Self.loadWeights()
-        let config = try #require(RobertaConfiguration.inferred(from: try Self.shapes()))
+        let config = try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder
         let encoder = TextEncoder(weights, roberta: config, hiddenDim: 64)
         let ids = [0, 262, 458, 280, 2]
         let plain = encoder(ids: ids)
@@ -104,7 +104,7 @@ struct TextEncoderParityTests {
         pairs.append(("text_encoder.extra.weight", Tensor.zeros([2])))
         pairs.append(("text_encoder.embeddings.position_ids", Tensor.zeros([1, 514])))  // stale buffer: fine
         let weights = StateDict(pairs)
-        _ = TextEncoder(weights, roberta: try #require(RobertaConfiguration.inferred(from: try Self.shapes())), hiddenDim: 64)
+        _ = TextEncoder(weights, roberta: try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder, hiddenDim: 64)
         do {
             try weights.finish()
             Issue.record("loading should fail")

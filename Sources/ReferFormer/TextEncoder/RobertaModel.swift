@@ -12,7 +12,7 @@ struct RobertaEmbeddings {
     let eps: Float
     let padTokenId: Int
 
-    init(_ weights: StateDict, prefix p: String, config c: RobertaConfiguration) {
+    init(_ weights: StateDict, prefix p: String, config c: TextEncoderDescription) {
         wordEmbeddings = weights.take(p + "word_embeddings.weight", shape: [c.vocabSize, c.hiddenSize])
         positionEmbeddings = weights.take(p + "position_embeddings.weight", shape: [c.maxPositionEmbeddings, c.hiddenSize])
         tokenTypeEmbeddings = weights.take(p + "token_type_embeddings.weight", shape: [c.typeVocabSize, c.hiddenSize])
@@ -64,7 +64,7 @@ struct RobertaLayer {
     let heads: Int
     let eps: Float
 
-    init(_ weights: StateDict, prefix p: String, config c: RobertaConfiguration) {
+    init(_ weights: StateDict, prefix p: String, config c: TextEncoderDescription) {
         let e = c.hiddenSize, f = c.intermediateSize
         query = Linear(weights: weights, prefix: p + "attention.self.query", inFeatures: e, outFeatures: e)
         key = Linear(weights: weights, prefix: p + "attention.self.key", inFeatures: e, outFeatures: e)
@@ -102,13 +102,13 @@ struct RobertaLayer {
 
 /// `RobertaModel` with its pooler, eval mode: the text encoder of ReferFormer.
 public struct RobertaModel: Sendable {
-    public let configuration: RobertaConfiguration
+    public let configuration: TextEncoderDescription
     let embeddings: RobertaEmbeddings
     let layers: [RobertaLayer]
     let pooler: Linear  // pooler.dense
 
     /// Takes `text_encoder.*` (or `prefix`) keys from `weights`.
-    public init(_ weights: StateDict, prefix: String = "text_encoder.", configuration: RobertaConfiguration) {
+    public init(_ weights: StateDict, prefix: String = "text_encoder.", configuration: TextEncoderDescription) {
         self.configuration = configuration
         embeddings = RobertaEmbeddings(weights, prefix: prefix + "embeddings.", config: configuration)
         layers = (0..<configuration.numHiddenLayers).map {
@@ -147,4 +147,10 @@ public struct RobertaModel: Sendable {
         let pooled = pooler(first).tanh()
         return Output(lastHiddenState: hidden.unsqueezed(0), poolerOutput: pooled, embeddings: embedded.unsqueezed(0))
     }
+}
+
+extension TextEncoderDescription {
+    /// The longest token sequence (with `<s>`/`</s>`) the position table can encode: RoBERTa's
+    /// positions start after the padding index, so roberta-base (514 rows) takes 512 tokens.
+    public var maxTokens: Int { maxPositionEmbeddings - padTokenId - 1 }
 }

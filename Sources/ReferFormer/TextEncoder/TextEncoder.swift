@@ -22,7 +22,7 @@ public struct TextEncoder: Sendable {
     public let roberta: RobertaModel
     public let resizer: FeatureResizer
 
-    public init(_ weights: StateDict, roberta configuration: RobertaConfiguration, hiddenDim: Int) {
+    public init(_ weights: StateDict, roberta configuration: TextEncoderDescription, hiddenDim: Int) {
         roberta = RobertaModel(weights, configuration: configuration)
         resizer = FeatureResizer(weights, inFeatures: configuration.hiddenSize, outFeatures: hiddenDim)
     }
