@@ -168,14 +168,16 @@ struct PickleMachine {
             case 0x4C:  // LONG (protocol 0)
                 var line = try textLine(bytes)
                 if line.hasSuffix("L") { line.removeLast() }
-                guard let value = Int(line) else { throw failure("LONG \"\(line)\" out of the supported range") }
-                stack.append(.int(value))
+                guard let value = decimalInteger(line) else { throw failure("LONG with invalid text \"\(line)\"") }
+                stack.append(value)
             case 0x46:  // FLOAT (protocol 0)
                 let line = try textLine(bytes)
                 guard let value = Double(line) else { throw failure("FLOAT with invalid text \"\(line)\"") }
                 stack.append(.float(value))
 
             // Strings and bytes
+            case 0x56:  // UNICODE (protocol 0): raw-unicode-escape text up to a newline
+                stack.append(.string(rawUnicodeEscape(try lineBytes(bytes))))
             case 0x58:  // BINUNICODE
                 stack.append(.string(text(try slice(bytes, Int(try fixed(bytes, 4))))))
             case 0x8C:  // SHORT_BINUNICODE
@@ -346,11 +348,44 @@ struct PickleMachine {
 
     /// A protocol-0 argument line (up to `\n`), as text.
     private mutating func textLine(_ bytes: UnsafeRawBufferPointer) throws -> String {
+        String(decoding: try lineBytes(bytes), as: UTF8.self)
+    }
+
+    private mutating func lineBytes(_ bytes: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer.SubSequence {
         var end = position
         while end < bytes.count, bytes[end] != 0x0A { end += 1 }
         guard end < bytes.count else { throw truncated() }
         defer { position = end + 1 }
-        return String(decoding: bytes[position..<end], as: UTF8.self)
+        return bytes[position..<end]
+    }
+
+    /// Python's raw-unicode-escape: `\uXXXX` and `\UXXXXXXXX` escapes, every other byte is Latin-1.
+    private func rawUnicodeEscape(_ line: UnsafeRawBufferPointer.SubSequence) -> String {
+        let raw = Array(line)
+        var scalars = String.UnicodeScalarView()
+        var i = 0
+        func hex(_ start: Int, _ count: Int) -> UInt32? {
+            guard start + count <= raw.count else { return nil }
+            var value: UInt32 = 0
+            for b in raw[start..<(start + count)] {
+                guard let digit = Character(Unicode.Scalar(b)).hexDigitValue else { return nil }
+                value = value << 4 | UInt32(digit)
+            }
+            return value
+        }
+        while i < raw.count {
+            if raw[i] == 0x5C, i + 1 < raw.count, raw[i + 1] == 0x75 || raw[i + 1] == 0x55 {
+                let width = raw[i + 1] == 0x75 ? 4 : 8
+                if let value = hex(i + 2, width), let scalar = Unicode.Scalar(value) {
+                    scalars.append(scalar)
+                    i += 2 + width
+                    continue
+                }
+            }
+            scalars.append(Unicode.Scalar(raw[i]))
+            i += 1
+        }
+        return String(scalars)
     }
 
     private func text(_ bytes: UnsafeRawBufferPointer.SubSequence) -> String {
@@ -375,6 +410,35 @@ struct PickleMachine {
             value |= UInt64(b) << (8 * UInt64(i))
         }
         return .int(Int(Int64(bitPattern: value)))
+    }
+
+    /// A decimal integer of any size: `.int` when it fits, else two's-complement bytes for `.bigInt`.
+    private func decimalInteger(_ text: String) -> Value? {
+        if let value = Int(text) { return .int(value) }
+        var digits = Substring(text)
+        let negative = digits.hasPrefix("-")
+        if negative || digits.hasPrefix("+") { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.count <= 10_000, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        var magnitude: [UInt8] = [0]  // little-endian base 256
+        for character in digits.utf8 {
+            var carry = Int(character - 0x30)
+            for i in magnitude.indices {
+                let value = Int(magnitude[i]) * 10 + carry
+                magnitude[i] = UInt8(value & 0xFF)
+                carry = value >> 8
+            }
+            while carry > 0 { magnitude.append(UInt8(carry & 0xFF)); carry >>= 8 }
+        }
+        magnitude.append(0)  // room for the sign bit
+        if negative {
+            var carry = 1
+            for i in magnitude.indices {
+                let value = Int(~magnitude[i]) + carry
+                magnitude[i] = UInt8(value & 0xFF)
+                carry = value >> 8
+            }
+        }
+        return magnitude.withUnsafeBytes { integer($0[...]) }
     }
 
     // MARK: Stack
@@ -483,6 +547,9 @@ struct PickleMachine {
             return add(.list(args.first.flatMap { tupleItems($0) } ?? []))
         case "builtins.tuple", "__builtin__.tuple", "torch.Size":
             return add(.tuple(args.first.flatMap { tupleItems($0) } ?? []))
+        case "builtins.bytes", "__builtin__.bytes", "builtins.bytearray", "__builtin__.bytearray":
+            // Protocol 2 pickles b'' as bytes(); non-empty bytes go through _codecs.encode.
+            return args.isEmpty ? .bytes([]) : opaque(name, args)
         case "_codecs.encode":
             // Protocol 2 pickles bytes as _codecs.encode(str, 'latin1').
             if args.count == 2, case .string(let text) = args[0], case .string(let encoding) = args[1],

@@ -222,11 +222,14 @@ struct TreeBuilder {
     private var onPath = Set<Int>()
     static let maxDepth = 400
 
-    init(machine: PickleMachine, file: String, pickleBytes: Int, resolve: @escaping (String) throws -> StorageBytes) {
+    /// - Parameter budget: most values the tree may expand to; default 4 000 000 + 64 per pickle byte
+    ///   (a real checkpoint's tree is a few values per pickle byte).
+    init(machine: PickleMachine, file: String, pickleBytes: Int, budget: Int? = nil,
+         resolve: @escaping (String) throws -> StorageBytes) {
         self.machine = machine
         self.file = file
         self.resolve = resolve
-        self.budget = 4_000_000 + 64 * pickleBytes
+        self.budget = budget ?? 4_000_000 + 64 * pickleBytes
     }
 
     func kind(_ value: PickleMachine.Value) -> String {

@@ -202,19 +202,42 @@ public struct SafeTensors: Sendable {
     /// - Throws: `invalidArgument` for duplicate or reserved names and byte counts that do not match the
     ///   shape; `io` when the file cannot be written.
     public static func write(_ items: [Item], metadata: [String: String]? = nil, to url: URL) throws {
-        let header = try headerBytes(items, metadata: metadata, file: url.path)
+        let layout = items.map { Layout(name: $0.name, dtype: $0.dtype, shape: $0.shape, byteCount: $0.bytes.count) }
+        try writeStreaming(layout, metadata: metadata, to: url) { index, output in
+            try items[index].bytes.withUnsafeBytes { try output.write($0) }
+        }
+    }
+
+    /// What the header says about one tensor.
+    struct Layout {
+        var name: String
+        var dtype: DType
+        var shape: [Int]
+        var byteCount: Int
+    }
+
+    /// Writes the header for `layout`, then calls `body(i, output)` to stream tensor `i`'s bytes, checking
+    /// that it wrote exactly `layout[i].byteCount` bytes. Peak memory is whatever `body` needs.
+    static func writeStreaming(_ layout: [Layout], metadata: [String: String]?, to url: URL,
+                               _ body: (Int, inout FileOutput) throws -> Void) throws {
+        let header = try headerBytes(layout, metadata: metadata, file: url.path)
         try FileOutput.writeAtomically(to: url) { output in
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try output.write($0) }
             try header.withUnsafeBytes { try output.write($0) }
-            for item in items {
-                try item.bytes.withUnsafeBytes { try output.write($0) }
+            for index in layout.indices {
+                let before = output.bytesWritten
+                try body(index, &output)
+                guard output.bytesWritten - before == layout[index].byteCount else {
+                    throw CheckpointError(.invalidArgument, file: url.path, key: layout[index].name,
+                                          "\(output.bytesWritten - before) bytes written, the header says \(layout[index].byteCount)")
+                }
             }
         }
     }
 
     /// The header JSON, padded with spaces to a multiple of 8 bytes.
-    static func headerBytes(_ items: [Item], metadata: [String: String]?, file: String) throws -> [UInt8] {
+    static func headerBytes(_ items: [Layout], metadata: [String: String]?, file: String) throws -> [UInt8] {
         var parts: [String] = []
         if let metadata {
             let pairs = metadata.keys.sorted().map { "\(JSONWriter.quoted($0)):\(JSONWriter.quoted(metadata[$0] ?? ""))" }
@@ -236,11 +259,11 @@ public struct SafeTensors: Sendable {
                 guard !overflow else { throw CheckpointError(.invalidArgument, file: file, key: item.name, "shape \(item.shape) too large") }
                 count = product
             }
-            guard count * item.dtype.byteSize == item.bytes.count else {
+            guard count * item.dtype.byteSize == item.byteCount else {
                 throw CheckpointError(.invalidArgument, file: file, key: item.name,
-                                      "\(item.bytes.count) bytes given, shape \(item.shape) of \(item.dtype.rawValue) needs \(count * item.dtype.byteSize)")
+                                      "\(item.byteCount) bytes given, shape \(item.shape) of \(item.dtype.rawValue) needs \(count * item.dtype.byteSize)")
             }
-            let end = offset + item.bytes.count
+            let end = offset + item.byteCount
             let shape = item.shape.map(String.init).joined(separator: ",")
             parts.append("\(JSONWriter.quoted(item.name)):{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
