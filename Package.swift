@@ -55,6 +55,12 @@ let package = Package(
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
 
+        // MARK: Tools
+        .executableTarget(
+            name: "referstream-bench",
+            dependencies: ["Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),

@@ -1,6 +1,12 @@
 // 2-D convolution (im2col + GEMM, or a direct GEMM for 1×1 stride-1) and max pooling, NCHW.
 
 extension Tensor {
+    /// Target size, in floats, of one im2col chunk (a block of output rows is unfolded at a time, so
+    /// the scratch buffer stays bounded; at least one output row per chunk). A tuning knob for
+    /// benchmarks; set it before running convolutions, not concurrently with them. 4 Mi floats (16 MiB)
+    /// measured best on 2 threads: fewer alternations between the parallel unfold and the GEMM.
+    nonisolated(unsafe) public static var im2colChunkElements = 1 << 22
+
     /// torch `F.conv2d` (groups = 1) on (N, Cin, H, W) with weight (Cout, Cin, kh, kw) and optional
     /// bias (Cout), the same stride, padding and dilation in both directions.
     public func conv2d(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, dilation: Int = 1) -> Tensor {
@@ -14,6 +20,11 @@ extension Tensor {
     /// buffer stays cache-sized, and multiplies each chunk by the weight matrix. The bias is written
     /// into the output first and accumulated by the GEMM (β = 1).
     public func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
+        conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, chunkElements: Tensor.im2colChunkElements)
+    }
+
+    /// `conv2d` with an explicit im2col chunk size (tests exercise one-row chunks with it).
+    func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), chunkElements: Int) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
                      "conv2d: input \(shape) does not match weight \(weight.shape) (N, Cin, H, W) × (Cout, Cin, kh, kw)")
         precondition(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
@@ -50,7 +61,6 @@ extension Tensor {
                     return
                 }
                 // Output rows per im2col chunk: about `chunkElements` floats of columns, at least one row.
-                let chunkElements = 1 << 20
                 let rowsPerChunk = Swift.max(1, Swift.min(oh, chunkElements / Swift.max(k * ow, 1)))
                 let geometry = Im2colGeometry(cin: cin, h: h, w: w, kh: kh, kw: kw, oh: oh, ow: ow,
                                               stride: stride, padding: padding, dilation: dilation)

@@ -90,3 +90,52 @@ extension Tensor {
         }
     }
 }
+
+extension Tensor {
+    /// torch `F.grid_sample(input, grid, mode='bilinear', padding_mode='zeros', align_corners=False)`:
+    /// input (N, C, H, W), grid (N, Ho, Wo, 2) of normalised (x, y) in [−1, 1] → (N, C, Ho, Wo).
+    /// Pixel coordinates are `((g + 1) / 2) · size − 0.5`; corners outside the map contribute zero.
+    public func gridSampleBilinear(grid: Tensor) -> Tensor {
+        precondition(rank == 4 && grid.rank == 4 && grid.shape[0] == shape[0] && grid.shape[3] == 2,
+                     "gridSampleBilinear: input \(shape) and grid \(grid.shape) must be (N, C, H, W) and (N, Ho, Wo, 2)")
+        let n = shape[0], c = shape[1], h = shape[2], w = shape[3], ho = grid.shape[1], wo = grid.shape[2]
+        let x = contiguous(), g = grid.contiguous()
+        return Tensor(shape: [n, c, ho, wo]) { out in
+            guard let o = out.baseAddress, n * c * ho * wo > 0 else { return }
+            let xp = UncheckedSendable(UnsafePointer(x.storage.base + x.offset))
+            let gp = UncheckedSendable(UnsafePointer(g.storage.base + g.offset))
+            let op = UncheckedSendable(o)
+            withExtendedLifetime((x, g)) {
+                Parallel.forEach(n * ho, minChunk: Swift.max(1, 2048 / Swift.max(wo * c, 1))) { range in
+                    for row in range {
+                        let b = row / ho, oy = row % ho
+                        for ox in 0..<wo {
+                            let gi = ((b * ho + oy) * wo + ox) * 2
+                            let ix = ((gp.value[gi] + 1) / 2) * Float(w) - 0.5
+                            let iy = ((gp.value[gi + 1] + 1) / 2) * Float(h) - 0.5
+                            let dst = op.value + b * c * ho * wo + oy * wo + ox
+                            // Entirely outside (or NaN): every corner is padding.
+                            guard ix > -1, iy > -1, ix < Float(w), iy < Float(h) else {
+                                for ch in 0..<c { dst[ch * ho * wo] = 0 }
+                                continue
+                            }
+                            let x0f = ix.rounded(.down), y0f = iy.rounded(.down)
+                            let x0 = Int(x0f), y0 = Int(y0f)
+                            let fx = ix - x0f, fy = iy - y0f
+                            let inX0 = x0 >= 0, inX1 = x0 + 1 < w, inY0 = y0 >= 0, inY1 = y0 + 1 < h
+                            let w00: Float = inY0 && inX0 ? (1 - fx) * (1 - fy) : 0, w01: Float = inY0 && inX1 ? fx * (1 - fy) : 0
+                            let w10: Float = inY1 && inX0 ? (1 - fx) * fy : 0, w11: Float = inY1 && inX1 ? fx * fy : 0
+                            // Clamped indices: a zero weight makes the clamped tap harmless.
+                            let xa = Swift.max(x0, 0), xb = Swift.min(x0 + 1, w - 1), ya = Swift.max(y0, 0), yb = Swift.min(y0 + 1, h - 1)
+                            for ch in 0..<c {
+                                let plane = xp.value + (b * c + ch) * h * w
+                                dst[ch * ho * wo] = w00 * plane[ya * w + xa] + w01 * plane[ya * w + xb]
+                                    + w10 * plane[yb * w + xa] + w11 * plane[yb * w + xb]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
