@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "referstream",
             dependencies: [
-                "Transport", "WireProtocol",
+                "Transport", "WireProtocol", "Tokenizer", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,7 +58,7 @@ let package = Package(
         // MARK: Tools
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: Tests
@@ -68,6 +68,7 @@ let package = Package(
         .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor"]),
+        .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
