@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "referstream",
             dependencies: [
-                "Transport", "WireProtocol",
+                "Transport", "WireProtocol", "Tokenizer", "Checkpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,7 +58,7 @@ let package = Package(
         // MARK: Tools
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // MARK: Benchmarks (release-mode speed figures)
         .executableTarget(name: "SegmentationBenchmark", dependencies: ["ReferFormer", "Tensor"], path: "Benchmarks/SegmentationBenchmark"),
@@ -72,6 +72,7 @@ let package = Package(
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor"]),
         .testTarget(name: "ReferFormerModelTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
+        .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),

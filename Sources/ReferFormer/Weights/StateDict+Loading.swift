@@ -1,7 +1,5 @@
 // Loading a state dict from a checkpoint file of either supported format, chosen by content.
-import Checkpoint
 import Foundation
-import Tensor
 
 extension StateDict {
     /// Reads the weights at `url`: a safetensors file, or a PyTorch `.pth` (zip or legacy format;
@@ -13,31 +11,10 @@ extension StateDict {
             throw ReferFormerError(.io, "cannot read the weights \(url.path): no such readable file")
         }
         if Self.looksLikePyTorch(url) {
-            try self.init(pytorchAt: url)
+            try self.init(pyTorchAt: url)
         } else {
             try self.init(safetensorsAt: url)
         }
-    }
-
-    /// Reads every tensor of the state dict in the PyTorch checkpoint at `url`.
-    public convenience init(pytorchAt url: URL) throws(ReferFormerError) {
-        let checkpoint: PyTorchCheckpoint
-        do {
-            checkpoint = try PyTorchCheckpoint(contentsOf: url)
-        } catch {
-            throw ReferFormerError(.io, "cannot read the PyTorch checkpoint \(url.path): \(error)")
-        }
-        var pairs: [(String, Tensor)] = []
-        pairs.reserveCapacity(checkpoint.tensors.count)
-        for record in checkpoint.tensors {
-            do {
-                let values = record.dtype.isFloatingPoint ? try record.floats() : try record.int64s().map { Float($0) }
-                pairs.append((record.name, Tensor(shape: record.shape, elements: values)))
-            } catch {
-                throw ReferFormerError(.io, "cannot decode \(record.name) in \(url.path): \(error)")
-            }
-        }
-        self.init(pairs)
     }
 
     /// A zip archive (`PK\x03\x04`) or a legacy pickle stream (`\x80\x02`, protocol 2) is PyTorch's;
