@@ -192,6 +192,7 @@ struct EventStatusTests {
         }
         #expect(status?.details == .object(["streams": .int(1)]) && status?.schema == 1, "\(String(describing: status))")
         #expect(event == EventMessage(stream: "cam0", event: .phraseAdded, time: 1, phraseID: "p1", phrase: "a cat"))
+        publisher.stop()  // joins the thread, so its counters are final
         #expect(publisher.statistics.statusMessages >= 1)
     }
 }
