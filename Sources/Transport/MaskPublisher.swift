@@ -74,10 +74,14 @@ public final class MaskPublisher: Sendable {
         public var statusInterval: Double?
         /// CurveZMQ server settings, nil for a plain socket.
         public var curve: CurveServerConfiguration?
+        /// Accept endpoints reachable from other machines (`tcp://*`, a LAN address). Off by default:
+        /// masks stay on this machine unless the configuration says otherwise.
+        public var allowNonLocalEndpoints: Bool
 
         public init(endpoints: [String] = ["tcp://127.0.0.1:5561"], encoding: MaskEncoding = .rle,
                     sendHighWaterMark: Int32 = 100, queueCapacity: Int = 64, statusInterval: Double? = 5,
-                    curve: CurveServerConfiguration? = nil) {
+                    curve: CurveServerConfiguration? = nil, allowNonLocalEndpoints: Bool = false) {
+            self.allowNonLocalEndpoints = allowNonLocalEndpoints
             self.endpoints = endpoints
             self.encoding = encoding
             self.sendHighWaterMark = sendHighWaterMark
@@ -142,6 +146,9 @@ public final class MaskPublisher: Sendable {
     /// - Returns: the bound endpoints (with real ports for `tcp://…:*`).
     @discardableResult
     public func start() throws(TransportError) -> [String] {
+        for endpoint in configuration.endpoints {
+            try EndpointPolicy.check(endpoint, allowNonLocal: configuration.allowNonLocalEndpoints, what: "mask")
+        }
         let alreadyRunning = condition.withLock { () -> Bool in
             if state.running { return true }
             state.running = true

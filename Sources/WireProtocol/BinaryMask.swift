@@ -28,6 +28,19 @@ public struct BinaryMask: Sendable, Equatable {
         self.pixels = pixels.map { $0 == 0 ? 0 : 1 }
     }
 
+    /// The largest mask a decoder accepts from the wire: 2^28 pixels (16384 × 16384). Sizes come from
+    /// headers, which a peer controls; the check keeps a bad header from asking for gigabytes or
+    /// overflowing `width * height`.
+    public static let maximumPixels = 1 << 28
+
+    /// Checks a size read from the wire; returns the pixel count.
+    static func checkedArea(width: Int, height: Int) throws(WireProtocolError) -> Int {
+        guard width >= 0, height >= 0, width <= maximumPixels, height <= maximumPixels,
+              width * height <= maximumPixels
+        else { throw WireProtocolError(.invalidMask, "mask size \(width)x\(height) is out of range (at most \(maximumPixels) pixels)") }
+        return width * height
+    }
+
     /// Trusted initialiser for codecs that produce 0/1 bytes of the right count.
     init(uncheckedWidth width: Int, height: Int, pixels: [UInt8]) {
         self.width = width

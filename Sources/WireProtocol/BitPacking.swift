@@ -24,7 +24,7 @@ public enum BitPacking {
 
     /// - Throws: `.invalidMask` when the payload is not `ceil(width * height / 8)` bytes.
     public static func decode(_ bytes: [UInt8], width: Int, height: Int) throws(WireProtocolError) -> BinaryMask {
-        let count = width * height
+        let count = try BinaryMask.checkedArea(width: width, height: height)
         guard bytes.count == (count + 7) / 8 else {
             throw WireProtocolError(.invalidMask, "a \(width)x\(height) bits mask has \((count + 7) / 8) bytes, got \(bytes.count)")
         }

@@ -162,7 +162,7 @@ public enum COCORLE {
     /// The mask of `counts` (maskApi.c `rleDecode`), checking that the counts cover exactly
     /// `width × height` pixels (pycocotools does not check; a mask that does not add up is an error here).
     public static func decode(counts: [UInt32], width: Int, height: Int) throws(WireProtocolError) -> BinaryMask {
-        let area = width * height
+        let area = try BinaryMask.checkedArea(width: width, height: height)
         var total = 0
         for c in counts { total += Int(c) }
         guard total == area else {

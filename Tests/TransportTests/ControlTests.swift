@@ -136,6 +136,24 @@ struct ControlTests {
         #expect(try result(client.send(.status))["phrases"] == .int(0))
     }
 
+    @Test("deeply nested JSON is an error reply, not a stack overflow")
+    func deepNesting() throws {
+        let context = try Context()
+        let (server, endpoint) = try startServer(context: context)
+        defer { server.stop() }
+        let client = ControlClient(context: context, endpoint: endpoint, timeoutMilliseconds: 5000)
+        let cases: [(String, String)] = [
+            (String(repeating: "[", count: 600) + String(repeating: "]", count: 600), "invalid_json"),
+            (#"{"id":1,"command":"status","params":{"a":"# + String(repeating: "[", count: 400) + String(repeating: "]", count: 400) + "}}", "invalid_params"),
+            (String(repeating: "[", count: 60_000), "invalid_json"),
+            (String(repeating: #"{"a":"#, count: 10_000) + "1" + String(repeating: "}", count: 10_000), "invalid_json"),
+        ]
+        for (request, expected) in cases {
+            let reply = try ControlResponse(jsonBytes: client.exchange(Array(request.utf8)))
+            #expect(code(reply) == expected, "\(request.prefix(40))… -> \(reply)")
+        }
+    }
+
     @Test("several concurrent clients each get their own replies")
     func concurrentClients() throws {
         let context = try Context()

@@ -164,6 +164,44 @@ extension JSONValue {
     var objectKeys: [String] { if case .object(let o) = self { Array(o.keys) } else { [] } }
 }
 
+@Suite("Mask publisher security")
+struct PublisherSecurityTests {
+    @Test("non-local endpoints need an explicit opt-in")
+    func nonLocal() throws {
+        let publisher = MaskPublisher(context: try Context(), configuration: .init(endpoints: ["tcp://*:0"]))
+        #expect(throws: TransportError.self) { try publisher.start() }
+    }
+
+    @Test("CURVE: an allowed subscriber gets masks, a stranger gets none", .enabled(if: CurveKeyPair.isAvailable))
+    func curve() throws {
+        let context = try Context()
+        let serverKeys = try CurveKeyPair.generate(), allowed = try CurveKeyPair.generate(), stranger = try CurveKeyPair.generate()
+        let authenticator = try CurveAuthenticator(context: context, allowedClientKeys: [allowed.publicKey])
+        try authenticator.start()
+        defer { authenticator.stop() }
+        let publisher = MaskPublisher(context: context, configuration: .init(
+            endpoints: ["tcp://127.0.0.1:*"], statusInterval: nil,
+            curve: CurveServerConfiguration(keyPair: serverKeys, allowedClientKeys: [allowed.publicKey])))
+        let endpoint = try #require(try publisher.start().first)
+        defer { publisher.stop() }
+        let good = try MaskSubscriber(context: context, endpoint: endpoint,
+                                      curve: CurveClientConfiguration(serverKey: serverKeys.publicKey, keyPair: allowed))
+        let bad = try MaskSubscriber(context: context, endpoint: endpoint,
+                                     curve: CurveClientConfiguration(serverKey: serverKeys.publicKey, keyPair: stranger))
+        var mask = BinaryMask(width: 4, height: 4)
+        mask[1, 2] = true
+        var received: ReceivedMask?
+        for n in 0..<100 where received == nil {
+            publisher.publish(MaskFrame(stream: "cam0", phraseID: "p1", phrase: "x", frame: Int64(n), captureTime: 0,
+                                        score: 1, present: true, mask: mask))
+            received = try good.next(timeoutMilliseconds: 50)
+        }
+        #expect(try received?.mask() == mask)
+        #expect(try bad.next(timeoutMilliseconds: 300) == nil)
+        #expect(authenticator.counts.rejected >= 1 && authenticator.counts.accepted >= 1, "\(authenticator.counts)")
+    }
+}
+
 @Suite("Events and status")
 struct EventStatusTests {
     @Test("events go to events/<stream>, status messages come periodically with the counters")
@@ -192,6 +230,7 @@ struct EventStatusTests {
         }
         #expect(status?.details == .object(["streams": .int(1)]) && status?.schema == 1, "\(String(describing: status))")
         #expect(event == EventMessage(stream: "cam0", event: .phraseAdded, time: 1, phraseID: "p1", phrase: "a cat"))
+        publisher.stop()  // joins the thread, so its counters are final
         #expect(publisher.statistics.statusMessages >= 1)
     }
 }

@@ -100,6 +100,14 @@ struct RLETests {
     func wrongArea() {
         #expect(throws: WireProtocolError.self) { try COCORLE.decode(Array("S1".utf8), width: 6, height: 5) }
     }
+
+    @Test("sizes from a hostile header are rejected before allocating", arguments: [
+        (-1, 5), (5, -1), (Int.max, 2), (1 << 20, 1 << 20), (Int.min, Int.min),
+    ])
+    func hostileSize(width: Int, height: Int) {
+        #expect(throws: WireProtocolError.self) { try COCORLE.decode(Array("1".utf8), width: width, height: height) }
+        #expect(throws: WireProtocolError.self) { try BitPacking.decode([0], width: width, height: height) }
+    }
 }
 
 @Suite("bits and PNG")

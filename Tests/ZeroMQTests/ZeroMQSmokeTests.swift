@@ -127,6 +127,55 @@ struct ZeroMQExtensionTests {
     }
 }
 
+@Suite("ZeroMQ shutdown and polling")
+struct ZeroMQPollTests {
+    @Test("zmq_ctx_shutdown makes a receive blocked forever on another thread fail with ETERM")
+    func contextShutdown() throws {
+        let context = try Context()
+        let done = DispatchSemaphore(value: 0)
+        let result = ErrorName()
+        Thread {
+            do throws(ZeroMQError) {
+                let pull = try Socket(context, .pull)
+                try pull.bind("inproc://blocked")
+                _ = try pull.receive(timeoutMilliseconds: -1)
+            } catch {
+                result.set(error.name)
+            }
+            done.signal()
+        }.start()
+        Thread.sleep(forTimeInterval: 0.05)
+        context.shutdown()
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(result.get() == "ETERM")
+    }
+
+    @Test("a poller reports which of several sockets is readable")
+    func severalSockets() throws {
+        let context = try Context()
+        let a = try Socket(context, .pull), b = try Socket(context, .pull)
+        try a.bind("inproc://a")
+        try b.bind("inproc://b")
+        let pushB = try Socket(context, .push)
+        try pushB.connect("inproc://b")
+        let poller = Poller()
+        poller.add(a)
+        poller.add(b)
+        #expect(try poller.poll(timeoutMilliseconds: 0) == [false, false])
+        try pushB.send([[42]])
+        #expect(try poller.poll(timeoutMilliseconds: 5000) == [false, true])
+        #expect(try b.receive(timeoutMilliseconds: 0) == [[42]])
+    }
+}
+
+final class ErrorName: @unchecked Sendable {
+    // Safety: `value` is only accessed with `lock` held.
+    private let lock = NSLock()
+    private var value = ""
+    func set(_ v: String) { lock.withLock { value = v } }
+    func get() -> String { lock.withLock { value } }
+}
+
 final class WakeResult: @unchecked Sendable {
     // Safety: `value` is only accessed with `lock` held.
     private let lock = NSLock()
