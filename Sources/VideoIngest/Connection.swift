@@ -53,6 +53,10 @@ final class Connection: @unchecked Sendable {
                 return GST_FLOW_OK
             }
         }
+        callbacks.eos = { _, userData in
+            guard let userData else { return }
+            Unmanaged<ConnectionContext>.fromOpaque(userData).takeUnretainedValue().noteEndOfStream()
+        }
         gst_app_sink_set_callbacks(
             appsink, &callbacks, Unmanaged.passRetained(context).toOpaque(),
             { userData in if let userData { Unmanaged<ConnectionContext>.fromOpaque(userData).release() } })
@@ -103,13 +107,15 @@ final class Connection: @unchecked Sendable {
 /// What the C callbacks of one connection reach: the source's shared state and this connection's
 /// caps-derived sizes.
 final class ConnectionContext: @unchecked Sendable {
-    // Safety: `core`, `number`, `sizeFilter` and `sink` are immutable; `original` is guarded by `lock`.
+    // Safety: `core`, `number`, `sizeFilter` and `sink` are immutable; `original` and
+    // `reachedEndOfStream` are guarded by `lock`.
     let core: SourceCore
     let number: Int
     let sizeFilter: Element?
     let sink: Element
     private let lock = NSLock()
     private var original: FrameSize?
+    private var reachedEndOfStream = false
 
     init(core: SourceCore, number: Int, sizeFilter: Element?, sink: Element) {
         self.core = core
@@ -119,6 +125,15 @@ final class ConnectionContext: @unchecked Sendable {
     }
 
     var originalSize: FrameSize? { lock.withLock { original } }
+
+    /// Whether the appsink received end-of-stream (its `eos` callback). Unlike
+    /// `gst_app_sink_is_eos`, this is not also true before the sink has started.
+    var endOfStreamReached: Bool { lock.withLock { reachedEndOfStream } }
+
+    func noteEndOfStream() {
+        lock.withLock { reachedEndOfStream = true }
+        core.wakeConsumer()
+    }
 
     /// Caps probe on the scaler's input: records the decoded size and sets the size filter to the
     /// exact torchvision size before the scaler negotiates (this runs before the caps event reaches it).

@@ -124,6 +124,7 @@ final class SourceCore: @unchecked Sendable {
     private var terminal: Terminal?
     private var nextIndex = 0
     private var lastFrame: (connection: Int, at: ContinuousClock.Instant)?
+    private var arrivals = 0
     private var liveConnection = 0
     private var pulled = 0, pulledDelivered = 0, reconnects = 0, badSamples = 0
     private var latestEvent: SourceEvent?
@@ -271,6 +272,7 @@ final class SourceCore: @unchecked Sendable {
         condition.withLock {
             guard !stopRequested else { return false }
             current = connection
+            condition.broadcast()
             return true
         }
     }
@@ -386,6 +388,8 @@ final class SourceCore: @unchecked Sendable {
     /// Records a frame's arrival; true when it is the first of its connection (post a live notice).
     func noteFrame(connection: Int) -> Bool {
         condition.withLock {
+            arrivals += 1
+            condition.broadcast()
             lastFrame = (connection, .now)
             guard liveConnection != connection else { return false }
             liveConnection = connection
@@ -394,6 +398,9 @@ final class SourceCore: @unchecked Sendable {
     }
 
     func countBadSample() { condition.withLock { badSamples += 1 } }
+
+    /// Wakes a consumer waiting in `pull` (end-of-stream reached on the appsink).
+    func wakeConsumer() { condition.withLock { condition.broadcast() } }
 
     // MARK: Consumer
 
@@ -429,7 +436,7 @@ final class SourceCore: @unchecked Sendable {
                 if remaining <= .zero { return .timedOut }
                 condition.lock()
                 if current == nil && terminal == nil {
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: min(FrameQueue.seconds(remaining), 0.05)))
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(remaining)))
                 }
                 condition.unlock()
                 continue
@@ -437,6 +444,7 @@ final class SourceCore: @unchecked Sendable {
             guard let appsink = rs_gst_app_sink_cast(connection.sink.pointer) else {
                 throw IngestError(.missingElement, "the pipeline's sink is not an appsink")
             }
+            let arrivalsBefore = condition.withLock { arrivals }
             let remaining = max(deadline - .now, .zero)
             if let sample = gst_app_sink_try_pull_sample(appsink, GstClockTime(SourceConfiguration.nanoseconds(remaining))) {
                 defer { gst_sample_unref(sample) }
@@ -447,18 +455,15 @@ final class SourceCore: @unchecked Sendable {
                 }
                 return .frame(frame)
             }
-            if gst_app_sink_is_eos(appsink) != 0 {
-                // The supervisor decides what the end means (an end, or a file without video): wait
-                // for its verdict, which follows the EOS bus message at once.
-                condition.lock()
-                while terminal == nil, condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(max(deadline - .now, .zero)))) {}
-                let ended = terminal
-                condition.unlock()
-                if case .failed(let error) = ended { throw error }
-                return ended == nil ? .timedOut : .endOfStream
+            // No sample: the end, a teardown (error, stop), a timeout, or an appsink that has not
+            // started yet (before PAUSED it returns at once). Wait on our own condition for whichever
+            // comes: a terminal verdict, a new arrival, or the deadline.
+            condition.lock()
+            while terminal == nil, arrivals == arrivalsBefore || connection.context.endOfStreamReached, .now < deadline {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(max(deadline - .now, .zero))))
             }
-            // Flushed by a teardown (error, stop) or timed out.
-            let ended = condition.withLock { terminal }
+            let ended = terminal
+            condition.unlock()
             if let ended {
                 if case .failed(let error) = ended { throw error }
                 return .endOfStream
