@@ -30,6 +30,8 @@ let package = Package(
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        // Release-mode figures for ingest overhead per frame (not a test): `swift run -c release ingest-bench`.
+        .executableTarget(name: "ingest-bench", dependencies: ["VideoIngest"]),
 
         // MARK: Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
