@@ -22,8 +22,8 @@ import Foundation
 ///
 /// Thread-safety: all methods may be called from any thread; `next` is meant for one consumer.
 public final class VideoSource: @unchecked Sendable {
-    // Safety: `core` is itself thread-safe; `events` is an AsyncStream (Sendable); `started` and
-    // `thread` are guarded by `core`'s lock through `core.withLock`.
+    // Safety: all stored properties are immutable; `core` is thread-safe (see SourceCore) and
+    // `events` is an AsyncStream (Sendable).
     public let configuration: SourceConfiguration
     /// State changes, in order (buffers the newest 256 undelivered events). Meant for one consumer.
     public let events: AsyncStream<SourceEvent>
@@ -82,7 +82,7 @@ public final class VideoSource: @unchecked Sendable {
         try core.next(timeout: timeout)
     }
 
-    /// The latest state, as the name of the last event (`connecting`, `live`, …).
+    /// The last event emitted (nil before `start`): the source's current state.
     public var state: SourceEvent? { core.lastEvent }
 
     /// Frame counters.
@@ -118,6 +118,7 @@ final class SourceCore: @unchecked Sendable {
     private let condition = NSCondition()
 
     private var started = false
+    private var thread: SupervisorThread?
     private var stopRequested = false
     private var supervisorDone = false
     private var current: Connection?
@@ -167,9 +168,16 @@ final class SourceCore: @unchecked Sendable {
             condition.unlock()
             throw error
         }
-        let thread = Thread { [self] in supervise(first: first) }
-        thread.name = "ingest" + (name.isEmpty ? "" : "-\(name)")
-        thread.start()
+        // The body holds the core and the first connection; both are released before a join returns.
+        let body: @Sendable () -> Void = { [self] in supervise(first: first) }
+        do {
+            let thread = try SupervisorThread(body: body)
+            condition.withLock { self.thread = thread }
+        } catch {
+            finish(.failed(error))
+            condition.withLock { supervisorDone = true }
+            throw error
+        }
     }
 
     func stop() {
@@ -185,7 +193,14 @@ final class SourceCore: @unchecked Sendable {
             return
         }
         condition.lock()
-        while !supervisorDone { condition.wait() }
+        let joinable = thread
+        thread = nil
+        condition.unlock()
+        if let joinable, !joinable.isCurrent {
+            joinable.join()
+        }
+        condition.lock()
+        while !supervisorDone, !(joinable?.isCurrent ?? false) { condition.wait() }
         condition.unlock()
     }
 

@@ -115,6 +115,19 @@ struct VideoSourceTests {
         good.stop()
     }
 
+    @Test("after stop, nothing of a source stays alive (pipelines, callbacks, queue)", arguments: [false, true])
+    func released(live: Bool) throws {
+        weak var core: SourceCore?
+        do {
+            let source = try VideoSource(SourceConfiguration(.test(.init(live: live, frameCount: live ? nil : 5, width: 64, height: 48, framerate: 50))))
+            core = source.core
+            try source.start()
+            for _ in 0..<5 { _ = try source.next(timeout: .seconds(5)) }
+            source.stop()
+        }
+        #expect(core == nil, "the source's state outlived it (a reference cycle through the appsink callbacks?)")
+    }
+
     @Test("stop releases a running source and a waiting consumer gets end-of-stream; stop is idempotent")
     func stopWhileReading() throws {
         let source = try VideoSource(SourceConfiguration(.test(.init(live: true, width: 64, height: 48, framerate: 5))))
