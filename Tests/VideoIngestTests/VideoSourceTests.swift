@@ -98,6 +98,34 @@ struct VideoSourceTests {
         #expect(log.names.last == "stopped", "\(log.names)")
     }
 
+    @Test("a live source that goes quiet without error or EOS is stalled by the timer, rebuilt, and live again")
+    func stallTimer() throws {
+        // One frame every 5 s: the first comes at once, then nothing for longer than the stall timeout.
+        let log = EventLog()
+        let source = try VideoSource(
+            SourceConfiguration(
+                .custom(.init(description: "videotestsrc is-live=true pattern=ball ! video/x-raw,width=64,height=48,framerate=1/5", live: true)),
+                stallTimeout: .milliseconds(500), connectTimeout: .seconds(3),
+                reconnect: .init(initialDelay: .milliseconds(100), maxDelay: .milliseconds(200))),
+            name: "quiet", onEvent: log.handler)
+        try source.start()
+        defer { source.stop() }
+        var connections: [Int] = []
+        while connections.count < 2, case .frame(let frame) = try source.next(timeout: .seconds(10)) {
+            connections.append(frame.connection)
+        }
+        #expect(connections == [1, 2], "\(connections); events \(log.names)")
+        // `live` travels over the bus to the supervisor, so it may trail the first frame slightly.
+        #expect(log.wait(from: 5, timeout: .seconds(5)) { $0 == .live } != nil, "\(log.names)")
+        #expect(Array(log.names.prefix(6)) == ["connecting", "live", "stalled", "reconnecting", "connecting", "live"], "\(log.names)")
+        if case .stalled(let cause)? = log.all.first(where: { $0.name == "stalled" }) {
+            #expect(cause.code == .timeout, "\(cause)")
+        }
+        if case .reconnecting(let attempt, let delay, _)? = log.all.first(where: { $0.name == "reconnecting" }) {
+            #expect(attempt == 1 && delay == .milliseconds(100), "\(attempt) \(delay)")
+        }
+    }
+
     @Test("two sources run at once; one failing does not disturb the other")
     func independentSources() throws {
         let good = try VideoSource(SourceConfiguration(.test(.init(pattern: "ball", live: true, width: 160, height: 120, framerate: 50))), name: "good")
