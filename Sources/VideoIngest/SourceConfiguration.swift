@@ -59,9 +59,13 @@ public struct SourceConfiguration: Sendable, Equatable {
 
     /// A V4L2 camera (template `v4l2`).
     public struct Camera: Sendable, Equatable {
-        /// The camera mode's pixel format: raw with a GStreamer format name (`YUY2`, `NV12`, ...), or MJPEG.
+        /// The camera mode's pixel format.
         public enum Format: Sendable, Equatable {
+            /// Whatever the camera offers, raw or MJPEG (the first mode that fits the other settings).
+            case any
+            /// Raw frames, optionally of one GStreamer format (`YUY2`, `NV12`, ...).
             case raw(String?)
+            /// MJPEG frames (decoded by jpegdec through decodebin).
             case mjpeg
         }
         public var device: String
@@ -69,7 +73,7 @@ public struct SourceConfiguration: Sendable, Equatable {
         public var width: Int?
         public var height: Int?
         public var framerate: Int?
-        public init(device: String = "/dev/video0", format: Format = .raw(nil), width: Int? = nil, height: Int? = nil, framerate: Int? = nil) {
+        public init(device: String = "/dev/video0", format: Format = .any, width: Int? = nil, height: Int? = nil, framerate: Int? = nil) {
             self.device = device
             self.format = format
             self.width = width
@@ -281,19 +285,24 @@ public struct SourceConfiguration: Sendable, Equatable {
             ]
         case .v4l2(let camera):
             guard !camera.device.isEmpty else { throw IngestError(.configuration, "the camera device path is empty") }
-            var caps: String
+            var fields = ""
+            if let width = camera.width { fields += ",width=\(try Self.positive(width, "width"))" }
+            if let height = camera.height { fields += ",height=\(try Self.positive(height, "height"))" }
+            if let rate = camera.framerate { fields += ",framerate=\(try Self.positive(rate, "framerate"))/1" }
+            let caps: String
             switch camera.format {
-            case .mjpeg: caps = "image/jpeg"
+            case .any:
+                caps = "video/x-raw\(fields);image/jpeg\(fields)"
+            case .mjpeg:
+                caps = "image/jpeg\(fields)"
             case .raw(let format):
-                caps = "video/x-raw"
                 if let format {
                     _ = try TemplateValue.token(format).rendered()
-                    caps += ",format=\(format)"
+                    caps = "video/x-raw,format=\(format)\(fields)"
+                } else {
+                    caps = "video/x-raw\(fields)"
                 }
             }
-            if let width = camera.width { caps += ",width=\(try Self.positive(width, "width"))" }
-            if let height = camera.height { caps += ",height=\(try Self.positive(height, "height"))" }
-            if let rate = camera.framerate { caps += ",framerate=\(try Self.positive(rate, "framerate"))/1" }
             return ["device": .string(camera.device), "caps": .string(caps)]
         case .test(let test):
             return [
