@@ -12,8 +12,8 @@ extension PipelineTemplate {
 #
 # Parameters (filled by ReferStream from the source configuration; values are quoted and escaped):
 #   {uri}     file:// URI of the input, made from the configured path (absolute, percent-encoded).
-#   {output}  ReferStream's output chain, always last: [videoscale to the model input size !]
-#             videoconvert ! RGB ! appsink. Without `realtime` the appsink holds a few frames and
+#   {output}  ReferStream's output chain, always last: videoconvert ! RGB [! videoscale to the model
+#             input size] ! appsink. Without `realtime` the appsink holds a few frames and
 #             GStreamer blocks the decoder when they are not consumed (backpressure, no drops); with
 #             `realtime` it syncs to the clock and frames go through the live drop-oldest queue.
 #

@@ -57,7 +57,7 @@ struct VideoSourceTests {
         #expect(frames.count == 2)
         for frame in frames {
             #expect(frame.size == FrameSize(width: 480, height: 360))
-            // videoscale works in the source's format here (AYUV from videotestsrc): allow rounding.
+            // Converted to RGB, then scaled: allow rounding.
             let mid = (frame.height / 2 * frame.width + frame.width / 2) * 3
             let pixel = Array(frame.pixels[mid..<mid + 3]).map(Int.init)
             #expect(zip(pixel, [0x33, 0x66, 0xcc]).allSatisfy { abs($0 - $1) <= 2 }, "\(pixel)")
