@@ -58,8 +58,8 @@ struct Measurement {
     var cpu: Double
 }
 
-func measure(path: String, output: OutputFormat) throws -> Measurement {
-    let source = try VideoSource(SourceConfiguration(.file(.init(path: path)), output: output))
+func measure(path: String, output: OutputFormat, scaling: SourceConfiguration.Scaling) throws -> Measurement {
+    let source = try VideoSource(SourceConfiguration(.file(.init(path: path)), output: output, scaling: scaling))
     let cpu0 = processCPUSeconds()
     let start = ContinuousClock.now
     try source.start()
@@ -87,10 +87,15 @@ func run(_ options: Options) throws {
     print("input        output                             frames   wall ms/frame   CPU ms/frame   (CPU share of 40 ms)")
     for (width, height) in [(640, 360), (1920, 1080)] {
         let path = try generate(width: width, height: height, frames: options.frames, into: folder)
-        for (name, output) in [("RGB 640x360 (scaled, model input)", OutputFormat.modelInput), ("RGB original size", OutputFormat.original)] {
+        let variants: [(String, OutputFormat, SourceConfiguration.Scaling)] = [
+            ("RGB 640x360, scaling accurate", .modelInput, .accurate),
+            ("RGB 640x360, scaling fast", .modelInput, .fast),
+            ("RGB original size (no scaling)", .original, .accurate),
+        ]
+        for (name, output, scaling) in variants {
             var best: Measurement?
             for _ in 0..<options.repeats {
-                let m = try measure(path: path, output: output)
+                let m = try measure(path: path, output: output, scaling: scaling)
                 if best == nil || m.wall < best!.wall { best = m }
             }
             guard let m = best, m.frames > 0 else { continue }

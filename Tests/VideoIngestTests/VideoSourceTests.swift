@@ -36,15 +36,17 @@ struct VideoSourceTests {
                       (853, 479, OutputFormat.original, 853, 479),
                       (854, 480, OutputFormat.scaled(shorterSide: 240), 427, 240)])
     func sizes(width: Int, height: Int, output: OutputFormat, expectedWidth: Int, expectedHeight: Int) throws {
-        let source = try VideoSource(SourceConfiguration(
-            .test(.init(pattern: "ball", frameCount: 3, width: width, height: height)), output: output))
-        try source.start()
-        let frames = try TestSupport.drain(source)
-        #expect(frames.count == 3)
-        for frame in frames {
-            #expect(frame.size == FrameSize(width: expectedWidth, height: expectedHeight), "\(width)x\(height) → \(frame.size)")
-            #expect(frame.originalSize == FrameSize(width: width, height: height))
-            #expect(frame.pixels.count == expectedWidth * expectedHeight * 3)
+        for scaling in SourceConfiguration.Scaling.allCases {
+            let source = try VideoSource(SourceConfiguration(
+                .test(.init(pattern: "ball", frameCount: 3, width: width, height: height)), output: output, scaling: scaling))
+            try source.start()
+            let frames = try TestSupport.drain(source)
+            #expect(frames.count == 3)
+            for frame in frames {
+                #expect(frame.size == FrameSize(width: expectedWidth, height: expectedHeight), "\(scaling): \(width)x\(height) → \(frame.size)")
+                #expect(frame.originalSize == FrameSize(width: width, height: height))
+                #expect(frame.pixels.count == expectedWidth * expectedHeight * 3)
+            }
         }
     }
 
