@@ -31,7 +31,8 @@ public final class VideoSource: @unchecked Sendable {
 
     /// Prepares a source: fills and checks the template (nothing is started).
     /// - Parameters:
-    ///   - name: for messages (e.g. the stream's name in the daemon configuration).
+    ///   - name: the source's name for the caller's logs and metrics (e.g. the stream's name in the
+    ///     daemon configuration); available as `name`.
     ///   - onEvent: called on the source's supervisor thread for every event.
     /// - Throws: `.configuration` / `.template` when the configuration does not give a pipeline.
     public init(
@@ -49,6 +50,9 @@ public final class VideoSource: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The name given at creation.
+    public var name: String { core.name }
 
     /// The `gst-launch-1.0` description this source runs.
     public var pipelineDescription: String { core.description }

@@ -30,6 +30,19 @@ struct VideoSourceTests {
         #expect(try { if case .endOfStream = try source.next(timeout: .milliseconds(10)) { true } else { false } }())
     }
 
+    @Test("the events AsyncStream carries the same events as the handler and finishes with the source")
+    func eventStream() async throws {
+        let log = EventLog()
+        let source = try VideoSource(SourceConfiguration(.test(.init(frameCount: 2, width: 64, height: 48))), name: "stream", onEvent: log.handler)
+        #expect(source.name == "stream")
+        try source.start()
+        #expect(try TestSupport.drain(source).count == 2)
+        var names: [String] = []
+        for await event in source.events { names.append(event.name) }
+        #expect(names == ["connecting", "live", "eos"], "\(names)")
+        #expect(names == log.names)
+    }
+
     @Test("original mode delivers the decoded size; scaled mode handles odd and portrait sizes",
           arguments: [(321, 241, OutputFormat.modelInput, 479, 360),
                       (360, 640, OutputFormat.modelInput, 360, 640),
