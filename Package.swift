@@ -51,17 +51,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
-
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
-
         // MARK: Tools
-        .executableTarget(
             name: "referstream-bench",
             dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        ),
         // MARK: Benchmarks (release-mode speed figures)
         .executableTarget(name: "SegmentationBenchmark", dependencies: ["ReferFormer", "Tensor"], path: "Benchmarks/SegmentationBenchmark"),
+        // Release-mode figures for ingest overhead per frame (not a test): `swift run -c release ingest-bench`.
+        .executableTarget(name: "ingest-bench", dependencies: ["VideoIngest"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),

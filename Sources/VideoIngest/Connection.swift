@@ -26,7 +26,7 @@ final class Connection: @unchecked Sendable {
             throw IngestError(.missingElement, "the pipeline has no bus")
         }
         let sizeFilter = pipeline.element(named: SourceConfiguration.sizeFilterName)
-        let context = ConnectionContext(core: core, number: number, sizeFilter: sizeFilter, sink: sink)
+        let context = ConnectionContext(core: core, number: number, sizeFilter: sizeFilter)
         self.pipeline = pipeline
         self.sink = sink
         self.context = context
@@ -41,17 +41,21 @@ final class Connection: @unchecked Sendable {
                 // zero timeout guarantees it even if it were not.
                 guard let sample = gst_app_sink_try_pull_sample(appsink, 0) else { return GST_FLOW_OK }
                 defer { gst_sample_unref(sample) }
-                context.deliverLive(sample)
+                context.deliverLive(sample, from: appsink)
                 return GST_FLOW_OK
             }
         } else {
             // Backpressure mode: the consumer pulls; the callback only notes that frames flow (for the
             // `live` event and the first-frame watchdog) and leaves the sample queued.
-            callbacks.new_sample = { _, userData in
-                guard let userData else { return GST_FLOW_OK }
-                Unmanaged<ConnectionContext>.fromOpaque(userData).takeUnretainedValue().noteArrival()
+            callbacks.new_sample = { appsink, userData in
+                guard let appsink, let userData else { return GST_FLOW_OK }
+                Unmanaged<ConnectionContext>.fromOpaque(userData).takeUnretainedValue().noteArrival(from: appsink)
                 return GST_FLOW_OK
             }
+        }
+        callbacks.eos = { _, userData in
+            guard let userData else { return }
+            Unmanaged<ConnectionContext>.fromOpaque(userData).takeUnretainedValue().noteEndOfStream()
         }
         gst_app_sink_set_callbacks(
             appsink, &callbacks, Unmanaged.passRetained(context).toOpaque(),
@@ -102,23 +106,35 @@ final class Connection: @unchecked Sendable {
 
 /// What the C callbacks of one connection reach: the source's shared state and this connection's
 /// caps-derived sizes.
+///
+/// It must not own the appsink: the appsink owns it (through its callbacks), and a reference back
+/// would keep both alive after the pipeline is released. The callbacks pass the appsink in instead.
 final class ConnectionContext: @unchecked Sendable {
-    // Safety: `core`, `number`, `sizeFilter` and `sink` are immutable; `original` is guarded by `lock`.
+    // Safety: `core`, `number` and `sizeFilter` are immutable; `original` and `reachedEndOfStream`
+    // are guarded by `lock`.
     let core: SourceCore
     let number: Int
     let sizeFilter: Element?
-    let sink: Element
     private let lock = NSLock()
     private var original: FrameSize?
+    private var reachedEndOfStream = false
 
-    init(core: SourceCore, number: Int, sizeFilter: Element?, sink: Element) {
+    init(core: SourceCore, number: Int, sizeFilter: Element?) {
         self.core = core
         self.number = number
         self.sizeFilter = sizeFilter
-        self.sink = sink
     }
 
     var originalSize: FrameSize? { lock.withLock { original } }
+
+    /// Whether the appsink received end-of-stream (its `eos` callback). Unlike
+    /// `gst_app_sink_is_eos`, this is not also true before the sink has started.
+    var endOfStreamReached: Bool { lock.withLock { reachedEndOfStream } }
+
+    func noteEndOfStream() {
+        lock.withLock { reachedEndOfStream = true }
+        core.wakeConsumer()
+    }
 
     /// Caps probe on the scaler's input: records the decoded size and sets the size filter to the
     /// exact torchvision size before the scaler negotiates (this runs before the caps event reaches it).
@@ -147,25 +163,23 @@ final class ConnectionContext: @unchecked Sendable {
     }
 
     /// Live path, on a GStreamer streaming thread: never blocks (the queue drops the oldest frame).
-    func deliverLive(_ sample: OpaquePointer) {
+    func deliverLive(_ sample: OpaquePointer, from appsink: UnsafeMutablePointer<GstAppSink>) {
         guard let frame = try? frame(from: sample) else {
             core.countBadSample()
             return
         }
         core.queue?.push(frame)
-        noteArrival()
+        noteArrival(from: appsink)
     }
 
-    /// Records that a frame arrived; the first one of the connection posts the live notice.
-    func noteArrival() {
-        if core.noteFrame(connection: number) { postLiveNotice() }
-    }
-
-    /// Tells the supervisor that this connection delivers frames (an application message on the bus,
-    /// so the streaming thread only enqueues a message).
-    func postLiveNotice() {
-        guard let object = rs_gst_object_cast(UnsafeMutableRawPointer(sink.pointer)) else { return }
+    /// Records that a frame arrived; the first one of the connection tells the supervisor, with an
+    /// application message posted by the appsink (the streaming thread only enqueues a message).
+    func noteArrival(from appsink: UnsafeMutablePointer<GstAppSink>) {
+        guard core.noteFrame(connection: number),
+            let element = rs_gst_element_cast(UnsafeMutableRawPointer(appsink)),
+            let object = rs_gst_object_cast(UnsafeMutableRawPointer(appsink))
+        else { return }
         let message = gst_message_new_application(object, gst_structure_new_empty(SourceCore.liveNotice))
-        _ = gst_element_post_message(sink.pointer, message)
+        _ = gst_element_post_message(element, message)
     }
 }

@@ -22,8 +22,8 @@ import Foundation
 ///
 /// Thread-safety: all methods may be called from any thread; `next` is meant for one consumer.
 public final class VideoSource: @unchecked Sendable {
-    // Safety: `core` is itself thread-safe; `events` is an AsyncStream (Sendable); `started` and
-    // `thread` are guarded by `core`'s lock through `core.withLock`.
+    // Safety: all stored properties are immutable; `core` is thread-safe (see SourceCore) and
+    // `events` is an AsyncStream (Sendable).
     public let configuration: SourceConfiguration
     /// State changes, in order (buffers the newest 256 undelivered events). Meant for one consumer.
     public let events: AsyncStream<SourceEvent>
@@ -31,7 +31,8 @@ public final class VideoSource: @unchecked Sendable {
 
     /// Prepares a source: fills and checks the template (nothing is started).
     /// - Parameters:
-    ///   - name: for messages (e.g. the stream's name in the daemon configuration).
+    ///   - name: the source's name for the caller's logs and metrics (e.g. the stream's name in the
+    ///     daemon configuration); available as `name`.
     ///   - onEvent: called on the source's supervisor thread for every event.
     /// - Throws: `.configuration` / `.template` when the configuration does not give a pipeline.
     public init(
@@ -49,6 +50,9 @@ public final class VideoSource: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// The name given at creation.
+    public var name: String { core.name }
 
     /// The `gst-launch-1.0` description this source runs.
     public var pipelineDescription: String { core.description }
@@ -82,7 +86,7 @@ public final class VideoSource: @unchecked Sendable {
         try core.next(timeout: timeout)
     }
 
-    /// The latest state, as the name of the last event (`connecting`, `live`, …).
+    /// The last event emitted (nil before `start`): the source's current state.
     public var state: SourceEvent? { core.lastEvent }
 
     /// Frame counters.
@@ -118,12 +122,14 @@ final class SourceCore: @unchecked Sendable {
     private let condition = NSCondition()
 
     private var started = false
+    private var thread: SupervisorThread?
     private var stopRequested = false
     private var supervisorDone = false
     private var current: Connection?
     private var terminal: Terminal?
     private var nextIndex = 0
     private var lastFrame: (connection: Int, at: ContinuousClock.Instant)?
+    private var arrivals = 0
     private var liveConnection = 0
     private var pulled = 0, pulledDelivered = 0, reconnects = 0, badSamples = 0
     private var latestEvent: SourceEvent?
@@ -166,9 +172,16 @@ final class SourceCore: @unchecked Sendable {
             condition.unlock()
             throw error
         }
-        let thread = Thread { [self] in supervise(first: first) }
-        thread.name = "ingest" + (name.isEmpty ? "" : "-\(name)")
-        thread.start()
+        // The body holds the core and the first connection; both are released before a join returns.
+        let body: @Sendable () -> Void = { [self] in supervise(first: first) }
+        do {
+            let thread = try SupervisorThread(body: body)
+            condition.withLock { self.thread = thread }
+        } catch {
+            finish(.failed(error))
+            condition.withLock { supervisorDone = true }
+            throw error
+        }
     }
 
     func stop() {
@@ -184,7 +197,14 @@ final class SourceCore: @unchecked Sendable {
             return
         }
         condition.lock()
-        while !supervisorDone { condition.wait() }
+        let joinable = thread
+        thread = nil
+        condition.unlock()
+        if let joinable, !joinable.isCurrent {
+            joinable.join()
+        }
+        condition.lock()
+        while !supervisorDone, !(joinable?.isCurrent ?? false) { condition.wait() }
         condition.unlock()
     }
 
@@ -271,6 +291,7 @@ final class SourceCore: @unchecked Sendable {
         condition.withLock {
             guard !stopRequested else { return false }
             current = connection
+            condition.broadcast()
             return true
         }
     }
@@ -386,6 +407,8 @@ final class SourceCore: @unchecked Sendable {
     /// Records a frame's arrival; true when it is the first of its connection (post a live notice).
     func noteFrame(connection: Int) -> Bool {
         condition.withLock {
+            arrivals += 1
+            condition.broadcast()
             lastFrame = (connection, .now)
             guard liveConnection != connection else { return false }
             liveConnection = connection
@@ -394,6 +417,9 @@ final class SourceCore: @unchecked Sendable {
     }
 
     func countBadSample() { condition.withLock { badSamples += 1 } }
+
+    /// Wakes a consumer waiting in `pull` (end-of-stream reached on the appsink).
+    func wakeConsumer() { condition.withLock { condition.broadcast() } }
 
     // MARK: Consumer
 
@@ -429,7 +455,7 @@ final class SourceCore: @unchecked Sendable {
                 if remaining <= .zero { return .timedOut }
                 condition.lock()
                 if current == nil && terminal == nil {
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: min(FrameQueue.seconds(remaining), 0.05)))
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(remaining)))
                 }
                 condition.unlock()
                 continue
@@ -437,6 +463,7 @@ final class SourceCore: @unchecked Sendable {
             guard let appsink = rs_gst_app_sink_cast(connection.sink.pointer) else {
                 throw IngestError(.missingElement, "the pipeline's sink is not an appsink")
             }
+            let arrivalsBefore = condition.withLock { arrivals }
             let remaining = max(deadline - .now, .zero)
             if let sample = gst_app_sink_try_pull_sample(appsink, GstClockTime(SourceConfiguration.nanoseconds(remaining))) {
                 defer { gst_sample_unref(sample) }
@@ -447,18 +474,15 @@ final class SourceCore: @unchecked Sendable {
                 }
                 return .frame(frame)
             }
-            if gst_app_sink_is_eos(appsink) != 0 {
-                // The supervisor decides what the end means (an end, or a file without video): wait
-                // for its verdict, which follows the EOS bus message at once.
-                condition.lock()
-                while terminal == nil, condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(max(deadline - .now, .zero)))) {}
-                let ended = terminal
-                condition.unlock()
-                if case .failed(let error) = ended { throw error }
-                return ended == nil ? .timedOut : .endOfStream
+            // No sample: the end, a teardown (error, stop), a timeout, or an appsink that has not
+            // started yet (before PAUSED it returns at once). Wait on our own condition for whichever
+            // comes: a terminal verdict, a new arrival, or the deadline.
+            condition.lock()
+            while terminal == nil, arrivals == arrivalsBefore || connection.context.endOfStreamReached, .now < deadline {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(max(deadline - .now, .zero))))
             }
-            // Flushed by a teardown (error, stop) or timed out.
-            let ended = condition.withLock { terminal }
+            let ended = terminal
+            condition.unlock()
             if let ended {
                 if case .failed(let error) = ended { throw error }
                 return .endOfStream

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import VideoIngest
 
-/// Clips made once per test run with gst-launch-1.0 (x264enc → mp4, vp8enc → webm) in a temp folder.
+/// Clips made by the tests with gst-launch-1.0 (x264enc → mp4, vp8enc → webm) in temporary folders.
 enum Clips {
     struct Clip: Sendable, CustomStringConvertible {
         var name: String
@@ -21,37 +21,40 @@ enum Clips {
         Clip(name: "vp8_321x241.webm", width: 321, height: 241, frames: 15, encoder: "vp8enc", muxer: "webmmux"),
     ]
 
-    private static let made: Result<URL, TestFailure> = {
-        do {
-            let folder = try TestSupport.temporaryDirectory()
-            for clip in all {
-                try TestSupport.gstLaunch(
-                    "videotestsrc num-buffers=\(clip.frames) pattern=ball ! video/x-raw,width=\(clip.width),height=\(clip.height),framerate=25/1 ! "
-                        + "videoconvert ! video/x-raw,format=I420 ! \(clip.encoder) ! \(clip.muxer) ! filesink location=\(folder.path)/\(clip.name)")
-            }
-            // A solid colour clip for a pixel check, and the bytes the error tests cut up.
-            try TestSupport.gstLaunch(
-                "videotestsrc num-buffers=5 pattern=solid-color foreground-color=0xff3366cc ! video/x-raw,width=640,height=480,framerate=25/1 ! "
-                    + "videoconvert ! video/x-raw,format=I420 ! x264enc ! mp4mux ! filesink location=\(folder.path)/solid.mp4")
-            return .success(folder)
-        } catch let error as TestFailure {
-            return .failure(error)
-        } catch {
-            return .failure(TestFailure("\(error)"))
-        }
-    }()
+    static let solid = Clip(name: "solid.mp4", width: 640, height: 480, frames: 5, encoder: "x264enc", muxer: "mp4mux")
 
-    static func path(_ name: String) throws -> String {
-        try made.get().appendingPathComponent(name).path
+    /// Encodes `clip` into `folder` and returns its path. Each test makes the clips it reads in its
+    /// own temporary folder and removes it, so nothing is left behind.
+    static func make(_ clip: Clip, in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent(clip.name).path
+        let pattern = clip.name == solid.name ? "pattern=solid-color foreground-color=0xff3366cc" : "pattern=ball"
+        try TestSupport.gstLaunch(
+            "videotestsrc num-buffers=\(clip.frames) \(pattern) ! video/x-raw,width=\(clip.width),height=\(clip.height),framerate=25/1 ! "
+                + "videoconvert ! video/x-raw,format=I420 ! \(clip.encoder) ! \(clip.muxer) ! filesink location=\(path)")
+        return path
     }
+
+    static func named(_ name: String) -> Clip {
+        all.first { $0.name == name } ?? solid
+    }
+}
+
+/// A temporary folder removed when the value goes away.
+final class ScratchFolder {
+    let url: URL
+    init() throws { url = try TestSupport.temporaryDirectory() }
+    deinit { try? FileManager.default.removeItem(at: url) }
+    func clip(_ name: String) throws -> String { try Clips.make(Clips.named(name), in: url) }
 }
 
 @Suite("File sources (generated clips)")
 struct FileSourceTests {
     @Test("H.264 mp4 and VP8 webm clips decode to every frame at the model size", arguments: Clips.all)
     func decode(clip: Clips.Clip) throws {
+        let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }  // keep the clips until the source is done
         let log = EventLog()
-        let source = try VideoSource(SourceConfiguration(.file(.init(path: try Clips.path(clip.name)))), onEvent: log.handler)
+        let source = try VideoSource(SourceConfiguration(.file(.init(path: try Clips.make(clip, in: scratch.url)))), onEvent: log.handler)
         try source.start()
         let frames = try TestSupport.drain(source)
         source.stop()
@@ -70,7 +73,9 @@ struct FileSourceTests {
 
     @Test("original mode hands over the decoded frames unscaled (for the Pillow-equivalent resize)")
     func original() throws {
-        let source = try VideoSource(SourceConfiguration(.file(.init(path: try Clips.path("vp8_321x241.webm"))), output: .original))
+        let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }  // keep the clips until the source is done
+        let source = try VideoSource(SourceConfiguration(.file(.init(path: try scratch.clip("vp8_321x241.webm"))), output: .original))
         try source.start()
         let frames = try TestSupport.drain(source)
         #expect(frames.count == 15)
@@ -79,7 +84,9 @@ struct FileSourceTests {
 
     @Test("decoded colours are right (solid 0x3366cc through H.264 and back)")
     func colour() throws {
-        let source = try VideoSource(SourceConfiguration(.file(.init(path: try Clips.path("solid.mp4")))))
+        let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }  // keep the clips until the source is done
+        let source = try VideoSource(SourceConfiguration(.file(.init(path: try scratch.clip("solid.mp4")))))
         try source.start()
         let frames = try TestSupport.drain(source)
         #expect(frames.count == 5)
@@ -95,8 +102,10 @@ struct FileSourceTests {
 
     @Test("a realtime file is paced through the live queue and still ends with EOS")
     func realtime() throws {
+        let scratch = try ScratchFolder()
+        defer { withExtendedLifetime(scratch) {} }  // keep the clips until the source is done
         let log = EventLog()
-        let source = try VideoSource(SourceConfiguration(.file(.init(path: try Clips.path("vp8_321x241.webm"), realtime: true)), liveQueueCapacity: 32), onEvent: log.handler)
+        let source = try VideoSource(SourceConfiguration(.file(.init(path: try scratch.clip("vp8_321x241.webm"), realtime: true)), liveQueueCapacity: 32), onEvent: log.handler)
         #expect(source.configuration.isLive)
         let start = ContinuousClock.now
         try source.start()
@@ -142,7 +151,7 @@ struct SourceErrorTests {
             #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         } else {
             // mp4mux writes the index (moov) at the end: the first half has frames but no index.
-            let whole = try Data(contentsOf: URL(fileURLWithPath: try Clips.path("h264_854x480.mp4")))
+            let whole = try Data(contentsOf: URL(fileURLWithPath: try Clips.make(Clips.named("h264_854x480.mp4"), in: folder)))
             #expect(FileManager.default.createFile(atPath: path, contents: whole.prefix(whole.count / 2)))
         }
         let (error, events) = try Self.failure(SourceConfiguration(.file(.init(path: path)), connectTimeout: .seconds(4)))

@@ -89,8 +89,10 @@ struct PipelineTemplateTests {
                 _ = try Pipeline(description: description)
             }
         }
+        let camera = try SourceConfiguration(.v4l2(.init(device: "/dev/video2", width: 1280, framerate: 30))).pipelineDescription()
+        #expect(camera.hasPrefix(#"v4l2src device="/dev/video2" ! capsfilter caps="video/x-raw,width=1280,framerate=30/1;image/jpeg,width=1280,framerate=30/1" ! decodebin"#), "\(camera)")
         let uri = try SourceConfiguration(.file(.init(path: "/tmp/some clip.mp4"))).pipelineDescription()
-        #expect(uri.hasPrefix(#"uridecodebin uri="file:///tmp/some%20clip.mp4" ! videoscale"#), "\(uri)")
+        #expect(uri.hasPrefix(#"uridecodebin uri="file:///tmp/some%20clip.mp4" ! videoconvert ! video/x-raw,format=RGB ! videoscale"#), "\(uri)")
     }
 
     @Test("a template from a file with other placeholders is rejected for the kind")
