@@ -38,10 +38,8 @@ let package = Package(
         // MARK: Tools
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // MARK: Benchmarks (release-mode speed figures)
-        .executableTarget(name: "SegmentationBenchmark", dependencies: ["ReferFormer", "Tensor"], path: "Benchmarks/SegmentationBenchmark"),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
