@@ -185,7 +185,9 @@ public struct SafeTensors: Sendable {
         /// The values of `record` (zero copy when it is contiguous), under `name` (default: the record's).
         public init(_ record: TensorRecord, name: String? = nil) {
             let bytes: StorageBytes
-            if record.isContiguous {
+            if record.byteCount == 0 {
+                bytes = StorageBytes([])
+            } else if record.isContiguous {
                 let start = record.storageOffset * record.dtype.byteSize
                 bytes = record.storage.slice(start..<(start + record.byteCount))
             } else {

@@ -187,3 +187,42 @@ struct SafeTensorsTests {
         #expect(leftovers.isEmpty, "partial files left: \(leftovers)")
     }
 }
+
+@Suite("TensorRecord views")
+struct TensorRecordTests {
+    @Test("views outside their storage, negative strides and overflowing shapes are rejected")
+    func validation() {
+        let storage = StorageBytes([UInt8](repeating: 0, count: 24))  // 6 float32
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [7], strides: [1], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2, 3], strides: [3, 1], storageOffset: 1, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2], strides: [-1], storageOffset: 1, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2], strides: [1, 1], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [1 << 40, 1 << 40], strides: [0, 0], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2], strides: [Int.max], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [1], strides: [1], storageOffset: -1, storage: storage) }
+    }
+
+    @Test("an empty view with an offset past its storage materialises to nothing (no out-of-range slice)")
+    func emptyViewOffset() throws {
+        let record = try TensorRecord(name: "e", dtype: .float32, shape: [0, 3], strides: [3, 1], storageOffset: 100,
+                                      storage: StorageBytes([]))
+        #expect(try record.contiguousBytes().isEmpty && record.floats().isEmpty)
+        #expect(record.withContiguousBytes { $0.count } == 0)
+        #expect(SafeTensors.Item(record).bytes.count == 0)
+    }
+
+    @Test("strided gather: permuted 3-d view of 0..<24 equals the index arithmetic")
+    func gather() throws {
+        let values = (0..<24).map(Float.init)
+        let storage = values.withUnsafeBytes { StorageBytes(copying: $0) }
+        #expect(storage.isAligned(to: 64))
+        // Base tensor (2, 3, 4) row-major; view = permute(2, 0, 1) → shape (4, 2, 3), strides (1, 12, 4).
+        let view = try TensorRecord(name: "p", dtype: .float32, shape: [4, 2, 3], strides: [1, 12, 4], storageOffset: 0, storage: storage)
+        var expected: [Float] = []
+        for k in 0..<4 { for i in 0..<2 { for j in 0..<3 { expected.append(Float(i * 12 + j * 4 + k)) } } }
+        #expect(try view.floats() == expected)
+        #expect(!view.isContiguous)
+        let scalar = try TensorRecord(name: "s", dtype: .float32, shape: [], strides: [], storageOffset: 5, storage: storage)
+        #expect(try scalar.floats() == [5] && scalar.isContiguous)
+    }
+}
