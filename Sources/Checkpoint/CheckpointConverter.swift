@@ -32,6 +32,9 @@ public enum CheckpointConverter {
         /// Groups of keys (two or more) whose tensors share one PyTorch storage, e.g. the box-refinement
         /// twins of ReferFormer; each key is written as its own copy (safetensors cannot alias).
         public var sharedStorage: [[String]]
+        /// Groups of keys (two or more) that are the same tensor (same storage, offset, shape and strides),
+        /// a subset of `sharedStorage`.
+        public var twins: [[String]]
     }
 
     /// Reads `pth` and writes its state dict (in order, each tensor contiguous) to `safetensorsURL`.
@@ -65,7 +68,26 @@ public enum CheckpointConverter {
         let attributes = try? FileManager.default.attributesOfItem(atPath: safetensorsURL.path)
         return Report(sourceFormat: checkpoint.format, tensorCount: tensors.count, tensorBytes: tensorBytes,
                       fileBytes: (attributes?[.size] as? NSNumber)?.intValue ?? 0,
-                      skippedEntries: checkpoint.skippedEntries, sharedStorage: sharedStorageGroups(tensors))
+                      skippedEntries: checkpoint.skippedEntries, sharedStorage: sharedStorageGroups(tensors),
+                      twins: twinGroups(tensors))
+    }
+
+    /// Keys grouped by identical views of one storage, for groups of two or more, in state-dict order.
+    static func twinGroups(_ tensors: [TensorRecord]) -> [[String]] {
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return sharedStorageGroups(tensors).flatMap { group -> [[String]] in
+            let records = group.compactMap { byName[$0] }
+            var twins: [[TensorRecord]] = []
+            for record in records {
+                if let index = twins.firstIndex(where: { $0[0].shape == record.shape && $0[0].strides == record.strides
+                                                         && $0[0].storageOffset == record.storageOffset && $0[0].dtype == record.dtype }) {
+                    twins[index].append(record)
+                } else {
+                    twins.append([record])
+                }
+            }
+            return twins.filter { $0.count > 1 }.map { $0.map(\.name) }
+        }
     }
 
     /// Keys grouped by the storage they view, for groups of two or more, in state-dict order.

@@ -21,6 +21,7 @@ struct CheckpointConverterTests {
         #expect(report.skippedEntries.isEmpty)
         #expect(report.sharedStorage.contains(["transformer.decoder.bbox_embed.0.layers.0.weight", "bbox_embed.0.layers.0.weight"]), "\(report.sharedStorage)")
         #expect(report.sharedStorage.contains(["controller.layers.0.weight", "controller.layers.0.bias", "controller.layers.1.weight"]), "\(report.sharedStorage)")
+        #expect(report.twins == [["transformer.decoder.bbox_embed.0.layers.0.weight", "bbox_embed.0.layers.0.weight"]], "\(report.twins)")
         #expect(calls.count == 28 && calls.last.map { $0 == (28, 28) } == true)
         #expect(converted.metadata == ["format": "pt"])
         #expect(converted.names == (try PyTorchCheckpoint(contentsOf: Support.fixture(file))).names, "state-dict order kept")

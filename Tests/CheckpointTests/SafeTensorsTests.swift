@@ -226,3 +226,17 @@ struct TensorRecordTests {
         #expect(try scalar.floats() == [5] && scalar.isContiguous)
     }
 }
+
+@Suite("DType")
+struct DTypeTests {
+    @Test("torch storage classes map to dtypes with PyTorch's element sizes; CUDA classes like CPU ones")
+    func storageClasses() {
+        let sizes = ["Float": 4, "Half": 2, "BFloat16": 2, "Double": 8, "Long": 8, "Int": 4, "Short": 2, "Char": 1, "Byte": 1, "Bool": 1]
+        for (name, size) in sizes {
+            #expect(DType(torchStorageClass: "torch.\(name)Storage")?.byteSize == size, "\(name)")
+            #expect(DType(torchStorageClass: "torch.cuda.\(name)Storage") == DType(torchStorageClass: "torch.\(name)Storage"))
+        }
+        #expect(DType(torchStorageClass: "torch.QInt8Storage") == nil)
+        #expect(DType(torchStorageClass: "torch.ComplexFloatStorage") == nil)
+    }
+}
