@@ -1,7 +1,8 @@
 import Foundation
 
 /// Converts a PyTorch `.pth` checkpoint's state dict into a safetensors file (the `referstream convert`
-/// command builds on it). Tensors are written contiguous, one at a time, straight from the memory-mapped
+/// command builds on it). The data is laid out by decreasing element size (see `SafeTensors.write`), so
+/// every tensor of the output is aligned to its element size when mapped. Tensors are written contiguous, one at a time, straight from the memory-mapped
 /// checkpoint (a strided view is materialised only while it is written), so peak memory stays about one
 /// tensor whatever the checkpoint size.
 public enum CheckpointConverter {
@@ -54,6 +55,7 @@ public enum CheckpointConverter {
                                byteCount: $0.elementCount * outputDType($0).byteSize)
         }
         var tensorBytes = 0
+        var written = 0
         try SafeTensors.writeStreaming(layout, metadata: options.metadata, to: safetensorsURL) { index, output in
             let record = tensors[index]
             if outputDType(record) != record.dtype {
@@ -63,7 +65,8 @@ public enum CheckpointConverter {
                 try record.withContiguousBytes { try output.write($0) }
             }
             tensorBytes += layout[index].byteCount
-            progress?(index + 1, tensors.count)
+            written += 1
+            progress?(written, tensors.count)
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: safetensorsURL.path)
         return Report(sourceFormat: checkpoint.format, tensorCount: tensors.count, tensorBytes: tensorBytes,

@@ -107,7 +107,9 @@ struct SafeTensorsTests {
         let headerLength = raw.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         #expect((8 + headerLength) % 8 == 0, "header length \(headerLength)")
         let file = try SafeTensors(contentsOf: url)
-        #expect(file.names == items.map(\.name))
+        let bySize = items.enumerated().sorted { (-$0.element.dtype.byteSize, $0.offset) < (-$1.element.dtype.byteSize, $1.offset) }
+        #expect(file.names == bySize.map(\.element.name), "data ordered by decreasing element size: \(file.names)")
+        #expect(file.tensors.allSatisfy { $0.storage.isAligned(to: $0.dtype.byteSize) })
         #expect(file.metadata == ["format": "pt", "note": "a \"quoted\"\nline"])
         for item in items {
             let record = try file.tensor(item.name)
