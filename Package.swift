@@ -42,23 +42,22 @@ let package = Package(
         .target(name: "WireProtocol", dependencies: ["CZlib"]),
         .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
 
-        // MARK: Executables
+        // MARK: Executables (thin: argument parsing and wiring)
         .executableTarget(
             name: "referstream",
             dependencies: [
-                "Transport", "WireProtocol", "Tokenizer", "Checkpoint",
+                "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "VideoIngest", "Transport", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
+
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
-        .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
-        // MARK: Tools
+        .executableTarget(
             name: "referstream-bench",
             dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
-        // MARK: Benchmarks (release-mode speed figures)
-        .executableTarget(name: "SegmentationBenchmark", dependencies: ["ReferFormer", "Tensor"], path: "Benchmarks/SegmentationBenchmark"),
-        // Release-mode figures for ingest overhead per frame (not a test): `swift run -c release ingest-bench`.
+        ),
+        .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
+        .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
         .executableTarget(name: "ingest-bench", dependencies: ["VideoIngest"]),
 
         // MARK: Tests

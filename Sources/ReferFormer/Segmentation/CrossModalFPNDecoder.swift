@@ -127,7 +127,7 @@ public struct CrossModalFPNDecoder: Sendable {
                                         textKeys: textKeys, textPaddingMask: textPaddingMask)
             record?("pixel_decoder.stage\(stage).vlb", SegmentationKernels.channelsFirst(current))
 
-            let summed = y.map { SegmentationKernels.add(current, SegmentationKernels.resizeNearest($0, height: h, width: w)) } ?? current
+            let summed = y.map { SegmentationKernels.resizeNearest($0, height: h, width: w, adding: current) } ?? current
             var out = SegmentationKernels.conv3x3(summed, taps: layerTaps[level], bias: nil)
             SegmentationKernels.groupNorm(&out, groups: Self.groupNormGroups, weight: layerNormWeights[level], bias: layerNormBiases[level], relu: true)
             record?("pixel_decoder.stage\(stage).out", SegmentationKernels.channelsFirst(out))

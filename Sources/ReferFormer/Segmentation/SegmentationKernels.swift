@@ -288,19 +288,38 @@ enum SegmentationKernels {
         return (0..<output).map { min(Int((Float($0) * scale).rounded(.down)), input - 1) }
     }
 
-    /// Nearest resize (torch legacy rule) of (T, h, w, C) to (T, oh, ow, C).
-    static func resizeNearest(_ x: Tensor, height oh: Int, width ow: Int) -> Tensor {
+    /// Nearest resize (torch legacy rule) of (T, h, w, C) to (T, oh, ow, C). With `adding`
+    /// (T, oh, ow, C) the result is `adding + resized` (the FPN's top-down sum, fused).
+    static func resizeNearest(_ x: Tensor, height oh: Int, width ow: Int, adding base: Tensor? = nil) -> Tensor {
         let (t, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let ys = nearestSourceIndices(input: h, output: oh), xs = nearestSourceIndices(input: w, output: ow)
+        if let base { precondition(base.shape == [t, oh, ow, c], "resizeNearest: base \(base.shape) is not \([t, oh, ow, c])") }
+        let baseValues = base?.contiguous()
         return Tensor(shape: [t, oh, ow, c]) { y in
+            let out = y.baseAddress!
             x.withUnsafeBufferPointer { xp in
-                for f in 0..<t {
-                    for oy in 0..<oh {
-                        for ox in 0..<ow {
-                            (y.baseAddress! + ((f * oh + oy) * ow + ox) * c)
-                                .initialize(from: xp.baseAddress! + ((f * h + ys[oy]) * w + xs[ox]) * c, count: c)
+                let src = xp.baseAddress!
+                func fill(_ add: UnsafePointer<Float>?) {
+                    Parallel.forEach(t * oh, minChunk: 8) { range in
+                        for fy in range {
+                            let (f, oy) = (fy / oh, fy % oh)
+                            for ox in 0..<ow {
+                                let o = out + (fy * ow + ox) * c
+                                let i = src + ((f * h + ys[oy]) * w + xs[ox]) * c
+                                if let add {
+                                    let a = add + (fy * ow + ox) * c
+                                    for ch in 0..<c { o[ch] = a[ch] + i[ch] }
+                                } else {
+                                    o.initialize(from: i, count: c)
+                                }
+                            }
                         }
                     }
+                }
+                if let baseValues {
+                    baseValues.withUnsafeBufferPointer { fill($0.baseAddress!) }
+                } else {
+                    fill(nil)
                 }
             }
         }
@@ -321,11 +340,18 @@ enum SegmentationKernels {
 
     /// Bilinear resize, align_corners=False, no antialias (torch `F.interpolate(mode='bilinear')`) of
     /// (T, h, w, C) to (T, oh, ow, C); also serves single-channel maps (T, h, w) viewed with C = 1.
-    static func resizeBilinear(_ x: Tensor, height oh: Int, width ow: Int) -> Tensor {
+    /// With `adding` (T, oh, ow, C) the result is `adding + resized` (a fused skip connection).
+    static func resizeBilinear(_ x: Tensor, height oh: Int, width ow: Int, adding base: Tensor? = nil) -> Tensor {
         let (t, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let ys = bilinearTaps(input: h, output: oh), xs = bilinearTaps(input: w, output: ow)
+        if let base { precondition(base.shape == [t, oh, ow, c], "resizeBilinear: base \(base.shape) is not \([t, oh, ow, c])") }
         return Tensor(shape: [t, oh, ow, c]) { y in
             let out = y.baseAddress!
+            if let base {
+                base.withUnsafeBufferPointer { out.initialize(from: $0.baseAddress!, count: $0.count) }
+            } else {
+                out.initialize(repeating: 0, count: y.count)
+            }
             x.withUnsafeBufferPointer { xp in
                 let src = xp.baseAddress!
                 Parallel.forEach(t * oh, minChunk: 4) { range in
@@ -339,7 +365,7 @@ enum SegmentationKernels {
                             let a = r0 + tx.i0 * c, b = r0 + tx.i1 * c, cc = r1 + tx.i0 * c, d = r1 + tx.i1 * c
                             let o = dstRow + ox * c
                             for ch in 0..<c {
-                                o[ch] = ty.l0 * (tx.l0 * a[ch] + tx.l1 * b[ch]) + ty.l1 * (tx.l0 * cc[ch] + tx.l1 * d[ch])
+                                o[ch] += ty.l0 * (tx.l0 * a[ch] + tx.l1 * b[ch]) + ty.l1 * (tx.l0 * cc[ch] + tx.l1 * d[ch])
                             }
                         }
                     }

@@ -36,8 +36,11 @@ struct VisionLanguageAttention: Sendable {
     var embedDim: Int { outProjWeight.shape[0] }
 
     /// Attention of `query` (Lq, E) over `key` (Lk, E) / `value` (Lk, E) → (Lq, E), including
-    /// `out_proj`. `keyPaddingMask` (Lk, true = ignore) as torch's `key_padding_mask`.
-    func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: [Bool]? = nil, blockRows: Int = Self.blockRows) -> Tensor {
+    /// `out_proj`. `keyPaddingMask` (Lk, true = ignore) as torch's `key_padding_mask`. With
+    /// `residual` (Lq, E) the result is `residual + attention` (the block's skip connection, fused
+    /// into the output projection).
+    func callAsFunction(query: Tensor, key: Tensor, value: Tensor, keyPaddingMask: [Bool]? = nil, residual: Tensor? = nil,
+                        blockRows: Int = Self.blockRows) -> Tensor {
         let e = embedDim
         precondition(query.rank == 2 && key.rank == 2 && value.rank == 2 && query.shape[1] == e && key.shape[1] == e
                      && value.shape == key.shape, "attention: query \(query.shape), key \(key.shape), value \(value.shape), E = \(e)")
@@ -79,7 +82,7 @@ struct VisionLanguageAttention: Sendable {
                 }
             }
         }
-        return SegmentationKernels.linear(context, weight: outProjWeight, bias: outProjBias)
+        return SegmentationKernels.linear(context, weight: outProjWeight, bias: outProjBias, residual: residual)
     }
 
     /// Rows `x·W_partᵀ + b_part` with the part-th block of `in_proj` (views, no copy).

@@ -64,8 +64,8 @@ public struct VisionLanguageBlock: Sendable {
         let (t, h, w, c) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let queryInput = SegmentationKernels.addFrameBroadcast(x, position)
 
-        // 1. Self-attention over all frames (spatially reduced).
-        var attended: Tensor
+        // 1. Self-attention over all frames (spatially reduced), residual fused.
+        var y: Tensor
         if srRatio > 1 {
             // official: new_h = int(h * 1./sr_ratio), i.e. ⌊h/sr⌋ for these exact binary fractions
             let nh = h / srRatio, nw = w / srRatio
@@ -73,18 +73,17 @@ public struct VisionLanguageBlock: Sendable {
             let qk = SegmentationKernels.resizeNearest(queryInput, height: nh, width: nw).reshaped([t * nh * nw, c])
             let v = SegmentationKernels.resizeNearest(x, height: nh, width: nw).reshaped([t * nh * nw, c])
             let reduced = selfAttention(query: qk, key: qk, value: v).reshaped([t, nh, nw, c])
-            attended = SegmentationKernels.resizeBilinear(reduced, height: h, width: w)
+            y = SegmentationKernels.resizeBilinear(reduced, height: h, width: w, adding: x).reshaped([t * h * w, c])
         } else {
             let qk = queryInput.reshaped([t * h * w, c])
-            attended = selfAttention(query: qk, key: qk, value: x.reshaped([t * h * w, c])).reshaped([t, h, w, c])
+            let rows = x.reshaped([t * h * w, c])
+            y = selfAttention(query: qk, key: qk, value: rows, residual: rows)
         }
-        var y = SegmentationKernels.add(x, attended).reshaped([t * h * w, c])
         SegmentationKernels.layerNormRows(&y, weight: norm1Weight, bias: norm1Bias)
 
-        // 2. Cross-attention to the words.
+        // 2. Cross-attention to the words, residual fused.
         let crossQuery = SegmentationKernels.addFrameBroadcast(y.reshaped([t, h, w, c]), position).reshaped([t * h * w, c])
-        let crossOut = crossAttention(query: crossQuery, key: textKeys, value: words, keyPaddingMask: textPaddingMask)
-        y = SegmentationKernels.add(y, crossOut)
+        y = crossAttention(query: crossQuery, key: textKeys, value: words, keyPaddingMask: textPaddingMask, residual: y)
         SegmentationKernels.layerNormRows(&y, weight: norm2Weight, bias: norm2Bias)
 
         // 3. FFN with residual, in row blocks.
