@@ -63,18 +63,12 @@ struct LoadBenchmark: ParsableCommand {
                 let weights = try label == ".pth" ? StateDict(pyTorchAt: url) : StateDict(safetensorsAt: url)
                 let start = ContinuousClock.now
                 let c = try ReferFormerConfiguration.inferred(fromShapes: weights.shapes)
-                let detector = try ReferFormerDetector(configuration: c, weights: weights)
-                guard let roberta = RobertaConfiguration.inferred(from: weights.shapes) else {
-                    throw ValidationError("no RoBERTa configuration in \(path)")
-                }
-                let text = TextEncoder(weights, roberta: roberta, hiddenDim: c.hiddenDim)
-                // Parts this module does not assemble yet may stay unused.
-                weights.allowUnused { $0.hasPrefix("pixel_decoder.") || $0.hasPrefix("controller.") }
                 let strict: String
-                do { try weights.finish(); strict = "strict load OK" } catch { strict = "strict load FAILED: \(error)" }
+                var model: ReferFormerModel?
+                do { model = try ReferFormerModel(configuration: c, weights: weights); strict = "strict load OK" } catch { strict = "strict load FAILED: \(error)" }
                 let built = seconds(ContinuousClock.now - start)
-                withExtendedLifetime((detector, text)) {
-                    print(String(format: "%@: detector + text encoder built in %.3f s (BN folded); %@", label, built, strict))
+                withExtendedLifetime(model) {
+                    print(String(format: "%@: full model built in %.3f s (BN folded); %@", label, built, strict))
                 }
             }
             var zeroCopy = 0, elements = 0, tensors = 0
