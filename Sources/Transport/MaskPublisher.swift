@@ -149,6 +149,7 @@ public final class MaskPublisher: Sendable {
         for endpoint in configuration.endpoints {
             try EndpointPolicy.check(endpoint, allowNonLocal: configuration.allowNonLocalEndpoints, what: "mask")
         }
+        try configuration.curve?.checkAuthenticator(context)
         let alreadyRunning = condition.withLock { () -> Bool in
             if state.running { return true }
             state.running = true
