@@ -68,6 +68,7 @@ public final class ControlServer: Sendable {
     /// - Returns: the bound endpoint (with the real port for `tcp://127.0.0.1:*`).
     @discardableResult
     public func start() throws(TransportError) -> String {
+        try configuration.curve?.checkAuthenticator(context)
         if running.update({ was in defer { was = true }; return was }) {
             throw TransportError(.state, "the control server is already running")
         }

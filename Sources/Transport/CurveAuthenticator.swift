@@ -26,6 +26,15 @@ public final class CurveAuthenticator: Sendable {
     /// Connections accepted and rejected so far.
     public var counts: (accepted: UInt64, rejected: UInt64) { decisions.get() }
 
+    /// Contexts with a running authenticator (a CURVE server with allowed keys refuses to start without
+    /// one: libzmq would otherwise admit every client silently).
+    private static let running = LockedBox<Set<ObjectIdentifier>>([])
+
+    /// Whether an authenticator is running on `context`.
+    public static func isRunning(on context: Context) -> Bool {
+        running.get().contains(ObjectIdentifier(context))
+    }
+
     public func start() throws(TransportError) {
         let context = self.context
         try thread.start { [self] (ready: @escaping @Sendable (Result<Void, TransportError>) -> Void) in
@@ -59,10 +68,13 @@ public final class CurveAuthenticator: Sendable {
                 _ = try? socket.send(reply)
             }
         }
+        Self.running.update { _ = $0.insert(ObjectIdentifier(context)) }
     }
 
+    /// Stops the handler and joins its thread. Call once, after `start` succeeded.
     public func stop() {
         waker.wake()
         thread.join()
+        Self.running.update { _ = $0.remove(ObjectIdentifier(context)) }
     }
 }

@@ -17,6 +17,14 @@ public struct CurveServerConfiguration: Sendable {
     /// The ZAP domain ReferStream's server sockets use.
     public static let zapDomain = "referstream"
 
+    /// Refuses a configuration with allowed client keys when no `CurveAuthenticator` runs on `context`
+    /// (libzmq would admit every client that knows the server key, silently).
+    func checkAuthenticator(_ context: Context) throws(TransportError) {
+        if allowedClientKeys != nil && !CurveAuthenticator.isRunning(on: context) {
+            throw TransportError(.configuration, "CURVE client keys are configured but no CurveAuthenticator runs on this context: start one first")
+        }
+    }
+
     func apply(to socket: Socket) throws(ZeroMQError) {
         try socket.set(.curveServer(true))
         try socket.set(.curveSecretKey(keyPair.secretKey))

@@ -70,7 +70,7 @@ public final class MaskPublisher: Sendable {
         public var sendHighWaterMark: Int32
         /// Masks waiting for the publisher thread before the oldest is dropped.
         public var queueCapacity: Int
-        /// Seconds between `status` messages; nil for none.
+        /// Seconds between `status` messages; nil (or not positive) for none.
         public var statusInterval: Double?
         /// CurveZMQ server settings, nil for a plain socket.
         public var curve: CurveServerConfiguration?
@@ -149,6 +149,7 @@ public final class MaskPublisher: Sendable {
         for endpoint in configuration.endpoints {
             try EndpointPolicy.check(endpoint, allowNonLocal: configuration.allowNonLocalEndpoints, what: "mask")
         }
+        try configuration.curve?.checkAuthenticator(context)
         let alreadyRunning = condition.withLock { () -> Bool in
             if state.running { return true }
             state.running = true
@@ -234,7 +235,9 @@ public final class MaskPublisher: Sendable {
 
     private func run(_ socket: Socket) {
         let started = Date().timeIntervalSince1970
-        var nextStatus = configuration.statusInterval.map { started + $0 }
+        // A non-positive interval would spin: treat it as "no status messages".
+        let interval = configuration.statusInterval.flatMap { $0 > 0 ? $0 : nil }
+        var nextStatus = interval.map { started + $0 }
         while true {
             var batch: [Item] = []
             let stopping = condition.withLock { () -> Bool in
@@ -281,7 +284,7 @@ public final class MaskPublisher: Sendable {
                     dropped: snapshot.dropped + refused, events: snapshot.events + events,
                     details: statusDetails?() ?? .null)
                 statusSent = (try? socket.send([Array(Topic.status.utf8), status.wireJSON() ?? Array("{}".utf8)], dontWait: true)) ?? false
-                nextStatus = now + (configuration.statusInterval ?? 0)
+                nextStatus = interval.map { now + $0 }
             }
             condition.withLock {
                 state.statistics.published += published

@@ -69,7 +69,8 @@ struct SubscribeCommand: ParsableCommand {
             }
             waited = 0
             received += 1
-            print(line(for: mask, totalMissed: subscriber.totalMissed))
+            // Written unbuffered: one line per mask as it arrives, also into a pipe.
+            FileHandle.standardOutput.write(Data((line(for: mask, totalMissed: subscriber.totalMissed) + "\n").utf8))
             if let saveDirectory { save(mask, in: saveDirectory) }
         }
     }

@@ -102,6 +102,32 @@ struct CommandLineTests {
         }
     }
 
+    @Test("examples/subscribe.py decodes published masks")
+    func pythonExample() throws {
+        let context = try Context()
+        let publisher = MaskPublisher(context: context, configuration: .init(endpoints: ["tcp://127.0.0.1:*"], statusInterval: nil))
+        let endpoint = try #require(try publisher.start().first)
+        defer { publisher.stop() }
+        let python = try PythonScript("examples/subscribe.py", [endpoint])
+        defer { python.stop() }
+        let done = LockedFlag()
+        let feeder = Thread {
+            var mask = BinaryMask(width: 20, height: 10)
+            for y in 2..<5 { for x in 3..<9 { mask[x, y] = true } }
+            var frame: Int64 = 0
+            while !done.value {
+                publisher.publish(MaskFrame(stream: "cam0", phraseID: "p7", phrase: "a box", frame: frame,
+                                            captureTime: Date().timeIntervalSince1970, score: 1, present: true, mask: mask))
+                frame += 1
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        feeder.start()
+        let line = python.readLine()
+        done.set()
+        #expect(line?.hasPrefix("masks/cam0/p7 seq ") == true && line?.contains(" area 18 age ") == true, "\(line ?? "nothing")")
+    }
+
     @Test("--help reads well: every subcommand and option is described")
     func help() throws {
         let root = try runReferstream(["--help"])

@@ -298,3 +298,22 @@ final class LockedCounter: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
     func increment() { lock.withLock { count += 1 } }
 }
+
+@Suite("CURVE configuration")
+struct CurveConfigurationTests {
+    @Test("allowed client keys without a running authenticator are refused", .enabled(if: CurveKeyPair.isAvailable))
+    func needsAuthenticator() throws {
+        let context = try Context()
+        let keys = try CurveKeyPair.generate(), client = try CurveKeyPair.generate()
+        let curve = CurveServerConfiguration(keyPair: keys, allowedClientKeys: [client.publicKey])
+        let server = try ControlServer(context: context, configuration: .init(endpoint: "tcp://127.0.0.1:*", curve: curve), handler: FakeHandler())
+        #expect(throws: TransportError.self) { try server.start() }
+        let publisher = MaskPublisher(context: context, configuration: .init(endpoints: ["tcp://127.0.0.1:*"], curve: curve))
+        #expect(throws: TransportError.self) { try publisher.start() }
+        // Encryption without client authentication needs no authenticator.
+        let open = try ControlServer(context: context, configuration: .init(
+            endpoint: "tcp://127.0.0.1:*", curve: CurveServerConfiguration(keyPair: keys)), handler: FakeHandler())
+        try open.start()
+        open.stop()
+    }
+}

@@ -24,15 +24,29 @@ final class PythonScript {
     private let output = Pipe()
     private var buffer: [UInt8] = []
 
+    /// - Parameter script: a file in Tests/TransportTests/Python, or a path from the package root.
     init(_ script: String, _ arguments: [String]) throws {
         guard let python = pythonPath() else {
             throw TestFailure("no Python: set REFERSTREAM_PYTHON (make test does) or create .venv (make deps)")
         }
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [packageRoot.appendingPathComponent("Tests/TransportTests/Python/\(script)").path] + arguments
+        let path = script.contains("/") ? script : "Tests/TransportTests/Python/\(script)"
+        process.arguments = [packageRoot.appendingPathComponent(path).path] + arguments
         process.standardOutput = output
+        // Line by line, even when stdout is a pipe (examples/subscribe.py does not flush).
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONUNBUFFERED"] = "1"
+        process.environment = environment
         try process.run()
+        // Never hang a test on a silent script: stop it after the deadline, which ends its output.
+        let process = self.process
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(deadlineSeconds)) {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
     }
+
+    /// Seconds after which a script is terminated.
+    let deadlineSeconds = 120
 
     /// The next line of output, nil at end of output.
     func readLine() -> String? {
@@ -57,7 +71,13 @@ final class PythonScript {
         return process.terminationStatus
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    /// Stops the script (SIGKILL: a test runner may start children with SIGTERM blocked).
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
