@@ -136,7 +136,8 @@ public struct ReferFormerDetector: Sendable {
         configuration = c
         let hidden = c.hiddenDim
         weights.allowUnused { $0.hasPrefix("backbone.") && $0.hasSuffix(".num_batches_tracked") }
-        // With box refinement the 4 box MLPs are registered twice (spec §2): load `bbox_embed.*`.
+        // With box refinement the 4 box MLPs are registered twice (spec §2): one copy is loaded, the
+        // other may be present or not.
         weights.allowUnused { $0.hasPrefix("transformer.decoder.bbox_embed.") }
         resnet = ResNetBackbone(weights: weights, prefix: "backbone.0.body.", description: c.backbone)
         var proj: [InputProjection] = []
@@ -160,8 +161,12 @@ public struct ReferFormerDetector: Sendable {
         classEmbed = (0..<c.decLayers).map {
             Linear(weights: weights, prefix: "class_embed.\($0)", inFeatures: hidden, outFeatures: c.numClasses)
         }
-        bboxEmbed = (0..<c.decLayers).map {
-            MLP(weights: weights, prefix: "bbox_embed.\($0)", inputDim: hidden, hiddenDim: hidden, outputDim: 4, layerCount: 3)
+        bboxEmbed = (0..<c.decLayers).map { i in
+            // Either copy of a twin may be loaded (spec §2); prefer the top-level one when present.
+            let twin = "transformer.decoder.bbox_embed.\(i)"
+            let prefix = !weights.contains("bbox_embed.\(i).layers.0.weight") && weights.contains("\(twin).layers.0.weight")
+                ? twin : "bbox_embed.\(i)"
+            return MLP(weights: weights, prefix: prefix, inputDim: hidden, hiddenDim: hidden, outputDim: 4, layerCount: 3)
         }
     }
 

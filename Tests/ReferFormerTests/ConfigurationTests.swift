@@ -224,3 +224,25 @@ struct StrictLoadingTests {
         }
     }
 }
+
+extension StrictLoadingTests {
+    @Test("a checkpoint with only the transformer.decoder.bbox_embed twins loads and gives the same boxes")
+    func twinsOnly() throws {
+        let file = try SafeTensors(contentsOf: Fixtures.tiny.appendingPathComponent("weights.safetensors"))
+        var pairs: [(String, Tensor)] = []
+        for record in file.tensors where !record.name.hasPrefix("bbox_embed.") {
+            pairs.append((record.name, Tensor(shape: record.shape, elements: try record.floats())))
+        }
+        let weights = StateDict(pairs)
+        let configuration = try ReferFormerConfiguration.inferred(fromShapes: try StateDict(safetensorsAt: Fixtures.tiny.appendingPathComponent("weights.safetensors")).shapes)
+        let model = try ReferFormerDetector(configuration: configuration, weights: weights)
+        weights.allowUnused { ["text_encoder.", "resizer.", "pixel_decoder.", "controller."].contains(where: $0.hasPrefix) }
+        try weights.finish()
+        let golden = try GoldenCase("case_2")
+        let sources = try (0..<4).map { try golden.tensor("fusion.out.l\($0)") }
+        let layout = LevelLayout(shapes: sources.map { (h: $0.shape[2], w: $0.shape[3]) })
+        let decoded = model.decode(EncoderOutput(sources: sources, layers: [try golden.tensor("encoder.memory")], layout: layout),
+                                   text: try golden.text())
+        expectClose(decoded.predBoxes.unsqueezed(0), try golden.tensor("output.pred_boxes"), tolerance: 1e-4, "twins-only pred_boxes")
+    }
+}
