@@ -153,7 +153,7 @@ struct ConfigurationTests {
         let roundTrip = try JSONDecoder().decode(ReferFormerConfiguration.self, from: JSONEncoder().encode(c))
         #expect(roundTrip == c)
         let encoded = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
-        #expect(encoded.contains("\"dim_feedforward\"") && encoded.contains("\"enc_n_points\"") && encoded.contains("\"width_per_group\""))
+        #expect(encoded.contains("\"dim_feedforward\"") && encoded.contains("\"enc_n_points\"") && encoded.contains("\"backbone\":\"resnet50\""), "\(encoded)")
     }
 
     @Test("two_stage is rejected like the official code does")
@@ -244,5 +244,32 @@ extension StrictLoadingTests {
         let decoded = model.decode(EncoderOutput(sources: sources, layers: [try golden.tensor("encoder.memory")], layout: layout),
                                    text: try golden.text())
         expectClose(decoded.predBoxes.unsqueezed(0), try golden.tensor("output.pred_boxes"), tolerance: 1e-4, "twins-only pred_boxes")
+    }
+}
+
+extension ConfigurationTests {
+    @Test("the official argparse options of the tiny model decode; the substituted narrow backbone is a named conflict")
+    func officialArgs() throws {
+        let data = try Data(contentsOf: Fixtures.tiny.appendingPathComponent("config.json"))
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        let args = try JSONSerialization.data(withJSONObject: json["official_args"] ?? [:])
+        var c = try JSONDecoder().decode(ReferFormerConfiguration.self, from: args)
+        #expect(c.hiddenDim == 64 && c.dimFeedforward == 128 && c.encLayers == 2 && c.decLayers == 2 && c.maskDim == 64)
+        #expect(c.backbone == .resnet50 && c.withBoxRefine && c.binary && c.masks && !c.twoStage)
+        let shapes = try StateDict(safetensorsAt: Fixtures.tiny.appendingPathComponent("weights.safetensors")).shapes
+        do {
+            _ = try c.validated(againstShapes: shapes)
+            Issue.record("resnet50 accepted for the narrow tiny backbone")
+        } catch {
+            #expect(error.message.contains("backbone: configuration") && error.message.contains("layers: [3, 4, 6, 3]")
+                    && error.message.contains("layers: [2, 1, 1, 1]"), "\(error.message)")
+        }
+        c.backbone = BackboneDescription(layers: [2, 1, 1, 1], widthPerGroup: 8)
+        c.textEncoder = try ReferFormerConfiguration.inferred(fromShapes: shapes).textEncoder
+        #expect(throws: Never.self) { try c.validated(againstShapes: shapes) }
+        // A preset encodes as its official name, anything else as its layout.
+        let encoded = String(decoding: try JSONEncoder().encode([BackboneDescription.resnet101, c.backbone]), as: UTF8.self)
+        #expect(encoded.contains("\"resnet101\"") && encoded.contains("\"width_per_group\":8"), "\(encoded)")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(BackboneDescription.self, from: Data(#""swin_b""#.utf8)) }
     }
 }
