@@ -1,7 +1,8 @@
 import Foundation
 
 /// Converts a PyTorch `.pth` checkpoint's state dict into a safetensors file (the `referstream convert`
-/// command builds on it). Tensors are written contiguous, one at a time, straight from the memory-mapped
+/// command builds on it). The data is laid out by decreasing element size (see `SafeTensors.write`), so
+/// every tensor of the output is aligned to its element size when mapped. Tensors are written contiguous, one at a time, straight from the memory-mapped
 /// checkpoint (a strided view is materialised only while it is written), so peak memory stays about one
 /// tensor whatever the checkpoint size.
 public enum CheckpointConverter {
@@ -32,6 +33,9 @@ public enum CheckpointConverter {
         /// Groups of keys (two or more) whose tensors share one PyTorch storage, e.g. the box-refinement
         /// twins of ReferFormer; each key is written as its own copy (safetensors cannot alias).
         public var sharedStorage: [[String]]
+        /// Groups of keys (two or more) that are the same tensor (same storage, offset, shape and strides),
+        /// a subset of `sharedStorage`.
+        public var twins: [[String]]
     }
 
     /// Reads `pth` and writes its state dict (in order, each tensor contiguous) to `safetensorsURL`.
@@ -51,6 +55,7 @@ public enum CheckpointConverter {
                                byteCount: $0.elementCount * outputDType($0).byteSize)
         }
         var tensorBytes = 0
+        var written = 0
         try SafeTensors.writeStreaming(layout, metadata: options.metadata, to: safetensorsURL) { index, output in
             let record = tensors[index]
             if outputDType(record) != record.dtype {
@@ -60,12 +65,32 @@ public enum CheckpointConverter {
                 try record.withContiguousBytes { try output.write($0) }
             }
             tensorBytes += layout[index].byteCount
-            progress?(index + 1, tensors.count)
+            written += 1
+            progress?(written, tensors.count)
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: safetensorsURL.path)
         return Report(sourceFormat: checkpoint.format, tensorCount: tensors.count, tensorBytes: tensorBytes,
                       fileBytes: (attributes?[.size] as? NSNumber)?.intValue ?? 0,
-                      skippedEntries: checkpoint.skippedEntries, sharedStorage: sharedStorageGroups(tensors))
+                      skippedEntries: checkpoint.skippedEntries, sharedStorage: sharedStorageGroups(tensors),
+                      twins: twinGroups(tensors))
+    }
+
+    /// Keys grouped by identical views of one storage, for groups of two or more, in state-dict order.
+    static func twinGroups(_ tensors: [TensorRecord]) -> [[String]] {
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        return sharedStorageGroups(tensors).flatMap { group -> [[String]] in
+            let records = group.compactMap { byName[$0] }
+            var twins: [[TensorRecord]] = []
+            for record in records {
+                if let index = twins.firstIndex(where: { $0[0].shape == record.shape && $0[0].strides == record.strides
+                                                         && $0[0].storageOffset == record.storageOffset && $0[0].dtype == record.dtype }) {
+                    twins[index].append(record)
+                } else {
+                    twins.append([record])
+                }
+            }
+            return twins.filter { $0.count > 1 }.map { $0.map(\.name) }
+        }
     }
 
     /// Keys grouped by the storage they view, for groups of two or more, in state-dict order.

@@ -30,7 +30,11 @@ public enum DType: String, Sendable, CaseIterable, Hashable {
     }
 
     /// The dtype of a PyTorch typed-storage class (`torch.FloatStorage` → `.float32`), as named in pickles.
+    /// `torch.cuda.FloatStorage` (older writers, GPU-trained checkpoints) maps like `torch.FloatStorage`:
+    /// the bytes are the same, only the device differs, and this reader loads everything to the CPU.
     public init?(torchStorageClass name: String) {
+        let cudaPrefix = "torch.cuda."
+        let name = name.hasPrefix(cudaPrefix) ? "torch." + name.dropFirst(cudaPrefix.count) : name
         switch name {
         case "torch.FloatStorage": self = .float32
         case "torch.HalfStorage": self = .float16

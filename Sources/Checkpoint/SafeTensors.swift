@@ -185,7 +185,9 @@ public struct SafeTensors: Sendable {
         /// The values of `record` (zero copy when it is contiguous), under `name` (default: the record's).
         public init(_ record: TensorRecord, name: String? = nil) {
             let bytes: StorageBytes
-            if record.isContiguous {
+            if record.byteCount == 0 {
+                bytes = StorageBytes([])
+            } else if record.isContiguous {
                 let start = record.storageOffset * record.dtype.byteSize
                 bytes = record.storage.slice(start..<(start + record.byteCount))
             } else {
@@ -196,9 +198,11 @@ public struct SafeTensors: Sendable {
     }
 
     /// Writes a safetensors file readable by the reference `safetensors` package: the JSON header
-    /// (`__metadata__` first when given, then the tensors in the given order, data laid out in that
-    /// order) padded with spaces so that the data starts at a multiple of 8, as the reference writer
-    /// does. Written to a temporary file in the same directory and renamed into place.
+    /// (`__metadata__` first when given, then the tensors) padded with spaces so that the data starts at
+    /// a multiple of 8, and the data ordered by decreasing element size (8-, 4-, 2-, then 1-byte dtypes;
+    /// the given order within each size), so that, as with the reference writer, every tensor starts at
+    /// an offset that is a multiple of its element size and can be used in place from a mapping.
+    /// Written to a temporary file in the same directory and renamed into place.
     /// - Throws: `invalidArgument` for duplicate or reserved names and byte counts that do not match the
     ///   shape; `io` when the file cannot be written.
     public static func write(_ items: [Item], metadata: [String: String]? = nil, to url: URL) throws {
@@ -220,12 +224,14 @@ public struct SafeTensors: Sendable {
     /// that it wrote exactly `layout[i].byteCount` bytes. Peak memory is whatever `body` needs.
     static func writeStreaming(_ layout: [Layout], metadata: [String: String]?, to url: URL,
                                _ body: (Int, inout FileOutput) throws -> Void) throws {
-        let header = try headerBytes(layout, metadata: metadata, file: url.path)
+        // Stable sort by decreasing element size keeps every tensor aligned to its element size.
+        let order = layout.indices.sorted { (-layout[$0].dtype.byteSize, $0) < (-layout[$1].dtype.byteSize, $1) }
+        let header = try headerBytes(order.map { layout[$0] }, metadata: metadata, file: url.path)
         try FileOutput.writeAtomically(to: url) { output in
             var length = UInt64(header.count).littleEndian
             try withUnsafeBytes(of: &length) { try output.write($0) }
             try header.withUnsafeBytes { try output.write($0) }
-            for index in layout.indices {
+            for index in order {
                 let before = output.bytesWritten
                 try body(index, &output)
                 guard output.bytesWritten - before == layout[index].byteCount else {

@@ -80,6 +80,10 @@ final class ByteOwner: @unchecked Sendable {
 /// An immutable, shareable handle to a range of bytes: part of a memory-mapped checkpoint file (zero
 /// copy) or of an owned aligned buffer. Copies of a `StorageBytes` share the bytes; the region stays
 /// alive (mapped) as long as any handle to it exists.
+///
+/// Mapped files are mapped private and read-only. As with any mapping, a file truncated by another
+/// process while mapped makes later reads of the lost pages fault (SIGBUS); checkpoints are expected to
+/// be left alone while loaded.
 public struct StorageBytes: Sendable {
     let owner: ByteOwner
     let offset: Int
@@ -114,6 +118,16 @@ public struct StorageBytes: Sendable {
             }
             return try body(UnsafeRawBufferPointer(start: base + offset, count: count))
         }
+    }
+
+    /// True when the first byte's address is a multiple of `alignment` (a power of two). Storages read
+    /// from files are not always aligned: legacy `.pth` storages follow each other at arbitrary offsets,
+    /// and safetensors offsets are only as aligned as the writer made them. Check before binding the
+    /// bytes to a wider type; `TensorRecord`'s accessors load unaligned values and need no check.
+    public func isAligned(to alignment: Int) -> Bool {
+        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment \(alignment) is not a power of two")
+        guard let base = owner.base else { return true }
+        return Int(bitPattern: base + offset) & (alignment - 1) == 0
     }
 
     /// True when the bytes are a region of a memory-mapped file (no copy was made).

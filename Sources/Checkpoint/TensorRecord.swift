@@ -100,6 +100,10 @@ public struct TensorRecord: Sendable {
     /// Calls `body` with the values in row-major order: the storage bytes themselves (zero copy) when the
     /// tensor is contiguous, otherwise a materialised copy. Do not store the pointer.
     public func withContiguousBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if byteCount == 0 {
+            // An empty tensor's offset is not checked against its storage: never slice with it.
+            return try body(UnsafeRawBufferPointer(start: nil, count: 0))
+        }
         if isContiguous {
             let start = storageOffset * dtype.byteSize
             return try storage.withUnsafeBytes { all in

@@ -1,6 +1,7 @@
 /// The memory behind one or more tensors: `count` float32 elements, 64-byte aligned, owned or borrowed.
 ///
-/// Owned storage is allocated here and freed in `deinit`. Borrowed storage points into memory that
+/// Owned storage is allocated here and freed in `deinit` (large blocks go back to a bounded pool of
+/// reusable buffers, `StoragePool`, rather than to malloc). Borrowed storage points into memory that
 /// another object owns (a memory-mapped checkpoint): `owner` keeps that object alive for as long as any
 /// tensor uses the storage, and the memory is never written (`isReadOnly`; `Tensor` copies on write).
 public final class TensorStorage: @unchecked Sendable {
@@ -20,9 +21,10 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` uninitialised elements.
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative storage size \(count)")
-        let bytes = max(1, count) * MemoryLayout<Float>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.alignment)
-        self.base = raw.bindMemory(to: Float.self, capacity: max(1, count))
+        let bytes = Swift.max(1, count) * MemoryLayout<Float>.stride
+        // Large blocks are recycled (see StoragePool): no page faults for repeated activation sizes.
+        let raw = StoragePool.allocate(bytes: bytes)
+        self.base = raw.bindMemory(to: Float.self, capacity: Swift.max(1, count))
         self.count = count
         self.isReadOnly = false
         self.owner = nil
@@ -38,6 +40,8 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { UnsafeMutableRawPointer(base).deallocate() }
+        if owner == nil {
+            StoragePool.release(UnsafeMutableRawPointer(base), bytes: Swift.max(1, count) * MemoryLayout<Float>.stride)
+        }
     }
 }

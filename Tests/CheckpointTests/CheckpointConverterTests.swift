@@ -21,9 +21,14 @@ struct CheckpointConverterTests {
         #expect(report.skippedEntries.isEmpty)
         #expect(report.sharedStorage.contains(["transformer.decoder.bbox_embed.0.layers.0.weight", "bbox_embed.0.layers.0.weight"]), "\(report.sharedStorage)")
         #expect(report.sharedStorage.contains(["controller.layers.0.weight", "controller.layers.0.bias", "controller.layers.1.weight"]), "\(report.sharedStorage)")
+        #expect(report.twins == [["transformer.decoder.bbox_embed.0.layers.0.weight", "bbox_embed.0.layers.0.weight"]], "\(report.twins)")
         #expect(calls.count == 28 && calls.last.map { $0 == (28, 28) } == true)
         #expect(converted.metadata == ["format": "pt"])
-        #expect(converted.names == (try PyTorchCheckpoint(contentsOf: Support.fixture(file))).names, "state-dict order kept")
+        // Data laid out by decreasing element size, state-dict order within each size: every tensor aligned.
+        let stateDictOrder = try PyTorchCheckpoint(contentsOf: Support.fixture(file)).tensors
+        let bySize = stateDictOrder.enumerated().sorted { (-$0.element.dtype.byteSize, $0.offset) < (-$1.element.dtype.byteSize, $1.offset) }
+        #expect(converted.names == bySize.map(\.element.name), "\(converted.names)")
+        #expect(converted.tensors.allSatisfy { $0.storage.isAligned(to: $0.dtype.byteSize) })
         for reference in expected.tensors {
             let ours = try converted.tensor(reference.name)
             #expect(ours.dtype == reference.dtype && ours.shape == reference.shape, "\(reference.name)")

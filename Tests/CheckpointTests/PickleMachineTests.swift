@@ -201,3 +201,60 @@ struct PickleMachineTests {
         #expect(reason.contains("_rebuild_qtensor"))
     }
 }
+
+@Suite("Tensor rebuilding from hand-written pickles")
+struct TensorRebuildTests {
+    /// A tiny protocol-2 pickle assembler for hand-written cases.
+    struct Assembler {
+        var bytes: [UInt8] = [0x80, 0x02]
+        mutating func string(_ text: String) { bytes += [0x58] + TestZipWriter.le32(text.utf8.count) + Array(text.utf8) }
+        mutating func global(_ module: String, _ name: String) { bytes += [0x63] + Array("\(module)\n\(name)\n".utf8) }
+        mutating func int(_ value: UInt8) { bytes += [0x4B, value] }
+        mutating func mark() { bytes.append(0x28) }
+        mutating func tuple() { bytes.append(0x74) }
+        mutating func op(_ code: UInt8) { bytes.append(code) }
+    }
+
+    @Test("_rebuild_tensor (v1) over a legacy storage view (view_metadata) reads the right elements")
+    func legacyStorageView() throws {
+        var p = Assembler()
+        p.global("torch._utils", "_rebuild_tensor")
+        p.mark()
+        // persistent id ('storage', torch.FloatStorage, 'root', 'cpu', 6, ('view', 2, 3))
+        p.mark(); p.string("storage"); p.global("torch", "FloatStorage"); p.string("root"); p.string("cpu"); p.int(6)
+        p.mark(); p.string("view"); p.int(2); p.int(3); p.tuple(); p.tuple(); p.op(0x51)
+        p.int(1)  // storage offset (into the view)
+        p.mark(); p.int(2); p.tuple()  // size
+        p.mark(); p.int(1); p.tuple()  // stride
+        p.tuple(); p.op(0x52); p.op(0x2E)
+        var machine = PickleMachine(file: "v.pth", context: "main pickle")
+        let (root, _) = try p.bytes.withUnsafeBytes { try machine.run($0) }
+        let floats = (0..<6).map(Float.init)
+        var builder = TreeBuilder(machine: machine, file: "v.pth", pickleBytes: p.bytes.count) { key in
+            #expect(key == "root")
+            return floats.withUnsafeBytes { StorageBytes(copying: $0) }
+        }
+        let record = try #require(try builder.stateDictTensor(root, name: "w"))
+        #expect(record.storage.count == 12, "the view's 3 elements")
+        #expect(try record.floats() == [3, 4])
+    }
+
+    @Test("a storage smaller than its persistent id's element count is an error naming the tensor")
+    func shortStorage() throws {
+        var p = Assembler()
+        p.global("torch._utils", "_rebuild_tensor_v2")
+        p.mark()
+        p.mark(); p.string("storage"); p.global("torch", "HalfStorage"); p.string("0"); p.string("cpu"); p.int(10); p.tuple(); p.op(0x51)
+        p.int(0); p.mark(); p.int(10); p.tuple(); p.mark(); p.int(1); p.tuple(); p.op(0x89); p.op(0x4E)
+        p.tuple(); p.op(0x52); p.op(0x2E)
+        var machine = PickleMachine(file: "s.pth", context: "data.pkl")
+        let (root, _) = try p.bytes.withUnsafeBytes { try machine.run($0) }
+        var builder = TreeBuilder(machine: machine, file: "s.pth", pickleBytes: p.bytes.count) { _ in StorageBytes([UInt8](repeating: 0, count: 19)) }
+        do {
+            _ = try builder.stateDictTensor(root, name: "half")
+            Issue.record("a short storage was accepted")
+        } catch let error as CheckpointError {
+            #expect(error.key == "half" && error.code == .invalidTensor && error.message.contains("19 bytes"), "\(error)")
+        }
+    }
+}

@@ -107,7 +107,9 @@ struct SafeTensorsTests {
         let headerLength = raw.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         #expect((8 + headerLength) % 8 == 0, "header length \(headerLength)")
         let file = try SafeTensors(contentsOf: url)
-        #expect(file.names == items.map(\.name))
+        let bySize = items.enumerated().sorted { (-$0.element.dtype.byteSize, $0.offset) < (-$1.element.dtype.byteSize, $1.offset) }
+        #expect(file.names == bySize.map(\.element.name), "data ordered by decreasing element size: \(file.names)")
+        #expect(file.tensors.allSatisfy { $0.storage.isAligned(to: $0.dtype.byteSize) })
         #expect(file.metadata == ["format": "pt", "note": "a \"quoted\"\nline"])
         for item in items {
             let record = try file.tensor(item.name)
@@ -185,5 +187,58 @@ struct SafeTensorsTests {
         #expect(!FileManager.default.fileExists(atPath: url.path))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         #expect(leftovers.isEmpty, "partial files left: \(leftovers)")
+    }
+}
+
+@Suite("TensorRecord views")
+struct TensorRecordTests {
+    @Test("views outside their storage, negative strides and overflowing shapes are rejected")
+    func validation() {
+        let storage = StorageBytes([UInt8](repeating: 0, count: 24))  // 6 float32
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [7], strides: [1], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2, 3], strides: [3, 1], storageOffset: 1, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2], strides: [-1], storageOffset: 1, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2], strides: [1, 1], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [1 << 40, 1 << 40], strides: [0, 0], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [2], strides: [Int.max], storageOffset: 0, storage: storage) }
+        #expect(throws: CheckpointError.self) { try TensorRecord(name: "a", dtype: .float32, shape: [1], strides: [1], storageOffset: -1, storage: storage) }
+    }
+
+    @Test("an empty view with an offset past its storage materialises to nothing (no out-of-range slice)")
+    func emptyViewOffset() throws {
+        let record = try TensorRecord(name: "e", dtype: .float32, shape: [0, 3], strides: [3, 1], storageOffset: 100,
+                                      storage: StorageBytes([]))
+        #expect(try record.contiguousBytes().isEmpty && record.floats().isEmpty)
+        #expect(record.withContiguousBytes { $0.count } == 0)
+        #expect(SafeTensors.Item(record).bytes.count == 0)
+    }
+
+    @Test("strided gather: permuted 3-d view of 0..<24 equals the index arithmetic")
+    func gather() throws {
+        let values = (0..<24).map(Float.init)
+        let storage = values.withUnsafeBytes { StorageBytes(copying: $0) }
+        #expect(storage.isAligned(to: 64))
+        // Base tensor (2, 3, 4) row-major; view = permute(2, 0, 1) → shape (4, 2, 3), strides (1, 12, 4).
+        let view = try TensorRecord(name: "p", dtype: .float32, shape: [4, 2, 3], strides: [1, 12, 4], storageOffset: 0, storage: storage)
+        var expected: [Float] = []
+        for k in 0..<4 { for i in 0..<2 { for j in 0..<3 { expected.append(Float(i * 12 + j * 4 + k)) } } }
+        #expect(try view.floats() == expected)
+        #expect(!view.isContiguous)
+        let scalar = try TensorRecord(name: "s", dtype: .float32, shape: [], strides: [], storageOffset: 5, storage: storage)
+        #expect(try scalar.floats() == [5] && scalar.isContiguous)
+    }
+}
+
+@Suite("DType")
+struct DTypeTests {
+    @Test("torch storage classes map to dtypes with PyTorch's element sizes; CUDA classes like CPU ones")
+    func storageClasses() {
+        let sizes = ["Float": 4, "Half": 2, "BFloat16": 2, "Double": 8, "Long": 8, "Int": 4, "Short": 2, "Char": 1, "Byte": 1, "Bool": 1]
+        for (name, size) in sizes {
+            #expect(DType(torchStorageClass: "torch.\(name)Storage")?.byteSize == size, "\(name)")
+            #expect(DType(torchStorageClass: "torch.cuda.\(name)Storage") == DType(torchStorageClass: "torch.\(name)Storage"))
+        }
+        #expect(DType(torchStorageClass: "torch.QInt8Storage") == nil)
+        #expect(DType(torchStorageClass: "torch.ComplexFloatStorage") == nil)
     }
 }

@@ -34,6 +34,9 @@ struct LinearAlgebraTests {
         // Shared right operand folds into one GEMM; vector operands.
         let w = Tensor(shape: [3, 2], elements: [1, 2, 3, 4, 5, 6])
         #expect(matmul(p, w).shape == [2, 1, 4, 2])
+        let wT = Tensor(shape: [2, 3], elements: [1, 3, 5, 2, 4, 6]).transposed()  // = w, strided
+        #expect(matmul(p, wT).scalars == matmul(p, w).scalars)
+        #expect(matmul(p, wT.unsqueezed(0)).scalars == matmul(p, w).scalars)
         #expect(matmul(Tensor(shape: [3], elements: [1, 1, 1]), w).scalars == [9, 12])
         #expect(w.matmul(Tensor(shape: [2], elements: [1, -1])).scalars == [-1, -1, -1])
     }

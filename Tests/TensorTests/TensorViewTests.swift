@@ -45,3 +45,27 @@ struct TensorViewTests {
         #expect(b.scalars == [1, 5])
     }
 }
+
+@Suite("Storage pool")
+struct StoragePoolTests {
+    @Test("size classes cover the request with at most a third of the block unused")
+    func sizeClasses() {
+        for bytes in [StoragePool.minimumBytes, 300_000, 1 << 20, (1 << 20) + 1, 3 << 19, 5_000_000, 123_456_789] {
+            let cap = StoragePool.capacity(for: bytes)
+            #expect(cap >= bytes && Double(cap) <= Double(bytes) * 1.5, "\(bytes) → \(cap)")
+        }
+        #expect(StoragePool.capacity(for: 1000) == 1000)
+    }
+
+    @Test("recycled large storage is reused and never shared")
+    func reuse() {
+        var a: Tensor? = Tensor(shape: [300_000], repeating: 1)
+        let first = a!.storage.base
+        a = nil
+        let b = Tensor(shape: [299_000], repeating: 2)
+        let c = Tensor(shape: [300_000], repeating: 3)
+        #expect(b.storage.base != c.storage.base)
+        #expect(b.scalars.allSatisfy { $0 == 2 } && c.scalars.allSatisfy { $0 == 3 })
+        _ = first
+    }
+}

@@ -124,11 +124,15 @@ struct Im2colGeometry {
     let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
 
     /// Writes rows `(c, i, j)` × columns `rows × ow` (output rows `rows`) into `cols`, parallel over
-    /// the kernel rows.
+    /// the kernel rows when OpenBLAS is single-threaded.
     func unfold(image: UnsafePointer<Float>, rows: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
         let k = cin * kh * kw, width = rows.count * ow
         let src = UncheckedSendable(image), dst = UncheckedSendable(cols)
-        Parallel.forEach(k, minChunk: Swift.max(1, 16384 / Swift.max(width, 1))) { range in
+        // Serial when OpenBLAS runs several threads: its workers keep spinning on the other cores for a
+        // while after each GEMM, so a parallel unfold between two GEMMs competes with them and measured
+        // no faster (often slower) on 2 cores.
+        let minChunk = BLAS.threadCount > 1 ? k : Swift.max(1, 16384 / Swift.max(width, 1))
+        Parallel.forEach(k, minChunk: minChunk) { range in
             for r in range {
                 let c = r / (kh * kw), i = (r / kw) % kh, j = r % kw
                 let plane = src.value + c * h * w

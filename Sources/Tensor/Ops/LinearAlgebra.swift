@@ -33,7 +33,10 @@ func batchedMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     // One GEMM when b has no batch and a's batch and row dimensions merge: (B·m, k) × (k, n).
     if b2.shape.dropLast(2).reduce(1, *) == 1 && a2.rank > 2 {
         if !a2.isContiguous { a2 = a2.contiguous() }
-        let flat = batchedMatmul(a2.reshaped([-1, k]), b2.reshaped([k, n]))
+        // Drop b's size-1 batch dimensions as views, keeping its strides (a transposed weight stays
+        // a transpose flag instead of a copy).
+        while b2.rank > 2 { b2 = b2.squeezed(0) }
+        let flat = batchedMatmul(a2.reshaped([-1, k]), b2)
         var result = flat.reshaped(outShape)
         if a.rank == 1 { outShape.remove(at: outShape.count - 2); result = result.reshaped(outShape) }
         if b.rank == 1 { outShape.removeLast(); result = result.reshaped(outShape) }
