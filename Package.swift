@@ -5,7 +5,9 @@ import PackageDescription
 
 let package = Package(
     name: "ReferStream",
-    products: [],
+    products: [
+        .executable(name: "referstream", targets: ["referstream"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
@@ -19,6 +21,8 @@ let package = Package(
         // libzmq's header is on the default include path; its pkg-config file only adds flags that
         // SwiftPM rejects (-isystem for krb5), so it links as plain `zmq` from the module map.
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        // zlib (deflate and CRC-32) for PNG masks; on every Linux system (zlib1g-dev).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "COpenBLAS",
             pkgConfig: "openblas",
@@ -29,25 +33,52 @@ let package = Package(
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
         .target(name: "Checkpoint"),
-        .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint"]),
+        .target(name: "Tokenizer"),
+        .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "WireProtocol", dependencies: ["CZlib"]),
+        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
 
-        // MARK: Tools
+        // MARK: Executables (thin: argument parsing and wiring)
+        .executableTarget(
+            name: "referstream",
+            dependencies: [
+                "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "VideoIngest", "Transport", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
+        .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
+        .executableTarget(name: "ingest-bench", dependencies: ["VideoIngest"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor"]),
+        .testTarget(name: "ReferFormerModelTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
+        .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol"]),
+        .testTarget(
+            name: "TransportTests",
+            dependencies: ["Transport", "WireProtocol", "ZeroMQ"],
+            exclude: ["Python"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

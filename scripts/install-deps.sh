@@ -16,7 +16,7 @@ apt_packages=(
   pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   libopenblas-dev
-  libzmq3-dev
+  libzmq3-dev zlib1g-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 python3-venv

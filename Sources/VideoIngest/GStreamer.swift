@@ -1,4 +1,5 @@
 import CGStreamer
+import CGStreamerShims
 
 /// Process-wide GStreamer initialisation (`gst_init`).
 public enum GStreamer {
@@ -29,5 +30,61 @@ extension IngestError {
         var detail = error.map { String(cString: $0.pointee.message) } ?? ""
         if let debug, !debug.isEmpty { detail += detail.isEmpty ? debug : "; \(debug)" }
         return IngestError(code, message, underlying: detail.isEmpty ? nil : detail)
+    }
+}
+
+extension IngestError {
+    /// A typed error from a bus ERROR message (`gst_message_parse_error`), classified by GError domain
+    /// and code, with a message that names the input and says what to check.
+    static func fromErrorMessage(_ message: UnsafeMutablePointer<GstMessage>, input: String) -> IngestError {
+        var error: UnsafeMutablePointer<GError>?
+        var debug: UnsafeMutablePointer<gchar>?
+        gst_message_parse_error(message, &error, &debug)
+        defer {
+            g_free(debug)
+            if let error { g_error_free(error) }
+        }
+        let element = rs_gst_object_name(rs_gst_message_src(message)).map { String(cString: $0) } ?? "pipeline"
+        let text = error.map { String(cString: $0.pointee.message) } ?? "unknown error"
+        let (code, hint) = classify(error)
+        var underlying = "element '\(element)'"
+        if let debug { underlying += ": " + String(cString: debug) }
+        return IngestError(code, "\(input): \(text) \(hint)", underlying: underlying)
+    }
+
+    private static func classify(_ error: UnsafeMutablePointer<GError>?) -> (Code, String) {
+        guard let error else { return (.stream, "") }
+        let domain = error.pointee.domain, code = UInt32(bitPattern: error.pointee.code)
+        if domain == gst_resource_error_quark() {
+            if code == GST_RESOURCE_ERROR_NOT_FOUND.rawValue {
+                return (.notFound, "Check that it exists (path, device node or stream URL).")
+            }
+            return (.resource, "Check that it is reachable, readable and not in use.")
+        }
+        if domain == gst_stream_error_quark() {
+            let decodeCodes: [GstStreamError] = [
+                GST_STREAM_ERROR_TYPE_NOT_FOUND, GST_STREAM_ERROR_DEMUX, GST_STREAM_ERROR_DECODE,
+                GST_STREAM_ERROR_CODEC_NOT_FOUND, GST_STREAM_ERROR_WRONG_TYPE, GST_STREAM_ERROR_FORMAT,
+                GST_STREAM_ERROR_DECRYPT, GST_STREAM_ERROR_DECRYPT_NOKEY,
+            ]
+            if decodeCodes.contains(where: { $0.rawValue == code }) {
+                return (.decode, "The data is corrupt, truncated or in a format no installed plugin decodes.")
+            }
+        }
+        return (.stream, "")
+    }
+
+    /// The text of a bus WARNING message (`gst_message_parse_warning`).
+    static func warningText(_ message: UnsafeMutablePointer<GstMessage>) -> String {
+        var error: UnsafeMutablePointer<GError>?
+        var debug: UnsafeMutablePointer<gchar>?
+        gst_message_parse_warning(message, &error, &debug)
+        defer {
+            g_free(debug)
+            if let error { g_error_free(error) }
+        }
+        let element = rs_gst_object_name(rs_gst_message_src(message)).map { String(cString: $0) } ?? "pipeline"
+        let text = error.map { String(cString: $0.pointee.message) } ?? "warning"
+        return "\(element): \(text)" + (debug.map { " (\(String(cString: $0)))" } ?? "")
     }
 }

@@ -20,6 +20,20 @@ public struct IngestError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let stream = Code(rawValue: "stream")
         /// A sample had caps or memory that cannot be read as the requested frames.
         public static let badSample = Code(rawValue: "bad-sample")
+        /// A pipeline template and its parameters do not match (missing or unknown placeholders).
+        public static let template = Code(rawValue: "template")
+        /// A configuration value is not acceptable (negative size, bad characters, empty path, ...).
+        public static let configuration = Code(rawValue: "configuration")
+        /// The input does not exist: no such file, device or RTSP path (`GST_RESOURCE_ERROR_NOT_FOUND`).
+        public static let notFound = Code(rawValue: "not-found")
+        /// The input exists but cannot be opened or read: permissions, refused or dropped connections,
+        /// busy devices (the other `GST_RESOURCE_ERROR`s).
+        public static let resource = Code(rawValue: "resource")
+        /// The data cannot be demuxed or decoded: corrupt, truncated or unsupported media
+        /// (`GST_STREAM_ERROR`s such as TYPE_NOT_FOUND, DEMUX, DECODE, CODEC_NOT_FOUND).
+        public static let decode = Code(rawValue: "decode")
+        /// No frame arrived within the stall or connect timeout and no reconnection is allowed.
+        public static let timeout = Code(rawValue: "timeout")
     }
 
     public var code: Code

@@ -52,16 +52,19 @@ public final class Pipeline: @unchecked Sendable {
     /// Starts the pipeline (`gst_element_set_state(PLAYING)`).
     public func play() throws(IngestError) { try setState(GST_STATE_PLAYING, "PLAYING") }
 
+    /// `play()` with errors worded for `input` (e.g. "file '/x.mp4'").
+    func play(input: String) throws(IngestError) { try setState(GST_STATE_PLAYING, "PLAYING", input: input) }
+
     /// Pauses the pipeline (`gst_element_set_state(PAUSED)`).
     public func pause() throws(IngestError) { try setState(GST_STATE_PAUSED, "PAUSED") }
 
     /// Stops the pipeline and releases its resources (`gst_element_set_state(NULL)`); never fails.
     public func stop() { gst_element_set_state(element, GST_STATE_NULL) }
 
-    private func setState(_ state: GstState, _ name: String) throws(IngestError) {
+    private func setState(_ state: GstState, _ name: String, input: String = "the pipeline") throws(IngestError) {
         if gst_element_set_state(element, state) == GST_STATE_CHANGE_FAILURE {
             // The reason, if any, was posted on the bus.
-            let posted = popError(timeoutNanoseconds: 0)
+            let posted = popError(timeoutNanoseconds: 0, input: input)
             throw posted ?? IngestError(.stateChange, "the pipeline refused to go to \(name)")
         }
     }
@@ -69,20 +72,17 @@ public final class Pipeline: @unchecked Sendable {
     /// Takes the next error message from the pipeline's bus, waiting up to `timeoutNanoseconds`
     /// (`gst_bus_timed_pop_filtered`); nil if none arrived.
     public func popError(timeoutNanoseconds: UInt64) -> IngestError? {
+        popError(timeoutNanoseconds: timeoutNanoseconds, input: "the pipeline")
+    }
+
+    func popError(timeoutNanoseconds: UInt64, input: String) -> IngestError? {
         guard let bus = gst_element_get_bus(element) else { return nil }
         defer { gst_object_unref(bus) }
         guard let message = gst_bus_timed_pop_filtered(bus, GstClockTime(timeoutNanoseconds), GST_MESSAGE_ERROR) else {
             return nil
         }
         defer { gst_message_unref(message) }
-        var error: UnsafeMutablePointer<GError>?
-        var debug: UnsafeMutablePointer<gchar>?
-        gst_message_parse_error(message, &error, &debug)
-        defer { g_free(debug) }
-        let source = rs_gst_object_name(rs_gst_message_src(message)).map { String(cString: $0) } ?? "pipeline"
-        return IngestError.consuming(
-            error, code: .stream, message: "GStreamer element '\(source)' failed",
-            debug: debug.map { String(cString: $0) })
+        return IngestError.fromErrorMessage(message, input: input)
     }
 }
 

@@ -7,5 +7,5 @@ struct ReferStreamBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "referstream-bench",
         abstract: "Speed benchmarks for ReferStream (build with -c release).",
-        subcommands: [TensorBenchmark.self, ModelBenchmark.self])
+        subcommands: [TensorBenchmark.self, ModelBenchmark.self, SegmentationBenchmark.self, LoadBenchmark.self])
 }

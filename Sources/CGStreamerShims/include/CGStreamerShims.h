@@ -69,4 +69,29 @@ static inline void rs_g_object_set_string(gpointer _Nonnull object, const gchar 
   g_object_set(object, name, value, NULL);
 }
 
+// g_object_set() for a GstCaps-valued property (capsfilter "caps"): variadic, like the ones above.
+// The caps are copied by the property setter; the caller keeps its reference.
+static inline void rs_g_object_set_caps(gpointer _Nonnull object, const gchar *_Nonnull name, GstCaps *_Nullable value) {
+  g_object_set(object, name, value, NULL);
+}
+
+// GST_EVENT_TYPE() / GST_PAD_PROBE_INFO_EVENT(): macros over the event and probe-info structs.
+static inline GstEvent *_Nullable rs_gst_pad_probe_info_event(GstPadProbeInfo *_Nonnull info) {
+  return GST_PAD_PROBE_INFO_EVENT(info);
+}
+static inline GstEventType rs_gst_event_type(GstEvent *_Nonnull event) {
+  return GST_EVENT_TYPE(event);
+}
+
+// GST_CLOCK_TIME_NONE is a cast macro ((GstClockTime) -1), which Swift does not import: the "wait
+// forever" timeout of gst_bus_timed_pop().
+static inline GstClockTime rs_gst_clock_time_none(void) {
+  return GST_CLOCK_TIME_NONE;
+}
+
+// GST_OBJECT(): the checked cast is a macro; returns NULL for anything that is not a GstObject.
+static inline GstObject *_Nullable rs_gst_object_cast(gpointer _Nullable object) {
+  return (object != NULL && GST_IS_OBJECT(object)) ? GST_OBJECT(object) : NULL;
+}
+
 #endif

@@ -1,6 +1,7 @@
-// Loading a state dict from a safetensors file (module Checkpoint): every floating-point tensor is
-// widened to float32 exactly (F16/BF16) and kept under its official key; integer tensors (stale
-// `position_ids`, `num_batches_tracked`) are kept as float32 so strictness can report or ignore them.
+// Loading a state dict from a safetensors file (module Checkpoint): float32 tensors borrow the
+// memory-mapped file (zero copy, see StateDict+Records.swift), other floating-point tensors are widened to
+// float32 exactly (F16/BF16) and kept under their official key; integer tensors (stale `position_ids`,
+// `num_batches_tracked`) are kept as float32 so strictness can report or ignore them.
 import Checkpoint
 import Foundation
 import Tensor
@@ -19,13 +20,7 @@ extension StateDict {
         pairs.reserveCapacity(file.tensors.count)
         for record in file.tensors {
             do {
-                let values: [Float]
-                if record.dtype.isFloatingPoint {
-                    values = try record.floats()
-                } else {
-                    values = try record.int64s().map { Float($0) }
-                }
-                pairs.append((record.name, Tensor(shape: record.shape, elements: values)))
+                pairs.append((record.name, try StateDict.tensor(from: record)))
             } catch {
                 throw ReferFormerError(.io, "cannot decode \(record.name) in \(url.path): \(error)")
             }

@@ -1,0 +1,2 @@
+// Umbrella header for zlib (deflate for PNG masks, crc32 for PNG chunks).
+#include <zlib.h>

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Transport
+import WireProtocol
+import ZeroMQ
+
+/// `referstream subscribe`.
+struct SubscribeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subscribe",
+        abstract: "Watch the mask stream: one line per mask, with its age and any gaps.",
+        discussion: """
+            Each line shows stream/phrase, sequence number, frame index, age (capture to arrival), \
+            presence, score, box and, when masks were missed, the gap. With --save-dir every mask is \
+            written as a PNG (0/255); --overlay also writes the mask tinted in a colour per phrase.
+            """)
+
+    @Option(name: .customLong("masks"), help: ArgumentHelp("The daemon's mask endpoint.", valueName: "endpoint"))
+    var endpoint = "tcp://127.0.0.1:5561"
+
+    @Option(help: ArgumentHelp("Only this stream.", valueName: "stream-id"))
+    var stream: String?
+
+    @Option(help: ArgumentHelp("Only this phrase id.", valueName: "phrase-id"))
+    var phrase: String?
+
+    @Option(name: .customLong("save-dir"), help: ArgumentHelp(
+        "Write each mask to DIR/<stream>_<phrase>_<frame>.png.", valueName: "dir"))
+    var saveDirectory: String?
+
+    @Flag(help: "With --save-dir, also write <…>_overlay.png: the mask tinted in the phrase's colour.")
+    var overlay = false
+
+    @Option(help: ArgumentHelp("Exit after this many masks.", valueName: "n"))
+    var count: Int?
+
+    @Option(help: ArgumentHelp("Exit with an error when no mask arrives for this long (default: wait).", valueName: "seconds"))
+    var timeout: Double?
+
+    @OptionGroup var curve: CurveOptions
+
+    func validate() throws {
+        if overlay && saveDirectory == nil { throw ValidationError("--overlay needs --save-dir") }
+        if let count, count <= 0 { throw ValidationError("--count must be positive") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() throws {
+        if let saveDirectory {
+            try FileManager.default.createDirectory(atPath: saveDirectory, withIntermediateDirectories: true)
+        }
+        let context = try Context()
+        let subscriber = try MaskSubscriber(context: context, endpoint: endpoint, stream: stream, phrase: phrase,
+                                            curve: try curve.configuration())
+        printError("subscribed to \(Topic.maskPrefix(stream: stream))\(phrase.map { "*/\($0)" } ?? "") on \(endpoint)")
+        var received = 0
+        var waited = 0.0
+        // Wake up every few seconds (or at --timeout) to tell the operator we are still waiting.
+        let interval = min(5, timeout ?? 5)
+        while count.map({ received < $0 }) ?? true {
+            guard let mask = try subscriber.next(timeoutMilliseconds: Int(interval * 1000)) else {
+                waited += interval
+                if let timeout, waited >= timeout {
+                    printError("error: no mask for \(Int(waited)) s from \(endpoint)")
+                    throw ExitCode(2)
+                }
+                printError("waiting for masks from \(endpoint)…")
+                continue
+            }
+            waited = 0
+            received += 1
+            print(line(for: mask, totalMissed: subscriber.totalMissed))
+            if let saveDirectory { save(mask, in: saveDirectory) }
+        }
+    }
+
+    func line(for mask: ReceivedMask, totalMissed: UInt64) -> String {
+        let h = mask.header
+        var text = "\(h.stream)/\(h.phraseID) seq=\(h.sequence) frame=\(h.frame) age=\(String(format: "%.1f", mask.age * 1000))ms"
+        text += h.present ? " present" : " absent"
+        text += " score=\(String(format: "%.3f", h.score))"
+        if let box = h.box { text += " box=[" + box.map { String(format: "%.0f", $0) }.joined(separator: ",") + "]" }
+        if let track = h.trackID { text += " track=\(track)" }
+        text += " \(h.width)x\(h.height) \(h.encoding.rawValue) \(mask.payload.count)B"
+        if mask.missed > 0 { text += " GAP missed=\(mask.missed) (total \(totalMissed))" }
+        return text
+    }
+
+    func save(_ mask: ReceivedMask, in directory: String) {
+        let h = mask.header
+        let base = URL(fileURLWithPath: directory)
+            .appendingPathComponent("\(h.stream)_\(h.phraseID)_\(String(format: "%08lld", h.frame))")
+        do {
+            if h.encoding == .png {
+                try Data(mask.payload).write(to: base.appendingPathExtension("png"))
+                if overlay { printError("--overlay is not available for png-encoded streams; saved the mask only") }
+                return
+            }
+            let binary = try mask.mask()
+            try Data(PNG.encode(binary)).write(to: base.appendingPathExtension("png"))
+            if overlay {
+                let url = URL(fileURLWithPath: base.path + "_overlay.png")
+                try Data(PNG.encodeTinted(binary, color: colour(for: h.phraseID))).write(to: url)
+            }
+        } catch {
+            printError("cannot save the mask of frame \(h.frame): \(error)")
+        }
+    }
+
+    /// A stable, saturated colour per phrase id (FNV-1a hash into a small palette).
+    func colour(for phrase: String) -> (UInt8, UInt8, UInt8) {
+        let palette: [(UInt8, UInt8, UInt8)] = [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200),
+                                                (245, 130, 48), (145, 30, 180), (70, 240, 240), (240, 50, 230)]
+        var hash: UInt32 = 2_166_136_261
+        for byte in phrase.utf8 { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return palette[Int(hash % UInt32(palette.count))]
+    }
+}
