@@ -30,6 +30,10 @@ struct LoadBenchmark: ParsableCommand {
     @Option(help: "Load each file this many times (the best time is reported).")
     var repeats = 1
 
+    @Flag(name: .customLong("build-model"), help: ArgumentHelp(
+        "Also build the detector and the text encoder from the weights (strict: every key used, shapes checked) and time it."))
+    var buildModel = false
+
     func validate() throws {
         guard pth != nil || safetensors != nil else { throw ValidationError("give --pth and/or --safetensors") }
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
@@ -54,6 +58,19 @@ struct LoadBenchmark: ParsableCommand {
             }
             guard let dict else { continue }
             let afterLoad = memory()
+            if buildModel {
+                // A separate load so that the element pass below still sees every key.
+                let weights = try label == ".pth" ? StateDict(pyTorchAt: url) : StateDict(safetensorsAt: url)
+                let start = ContinuousClock.now
+                let c = try ReferFormerConfiguration.inferred(fromShapes: weights.shapes)
+                let strict: String
+                var model: ReferFormerModel?
+                do { model = try ReferFormerModel(configuration: c, weights: weights); strict = "strict load OK" } catch { strict = "strict load FAILED: \(error)" }
+                let built = seconds(ContinuousClock.now - start)
+                withExtendedLifetime(model) {
+                    print(String(format: "%@: full model built in %.3f s (BN folded); %@", label, built, strict))
+                }
+            }
             var zeroCopy = 0, elements = 0, tensors = 0
             let touchStart = ContinuousClock.now
             var checksum: Float = 0

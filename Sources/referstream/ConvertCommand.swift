@@ -18,7 +18,9 @@ struct ConvertCommand: ParsableCommand {
             Every tensor is written contiguous, under its state-dict key, in order; tensors that share a \
             storage (ReferFormer's transformer.decoder.bbox_embed.* twins of bbox_embed.*) are each \
             written as their own copy. Then prints a report: tensors and bytes written, state-dict entries \
-            that were not tensors (skipped), and the groups of keys that shared storage.
+            that were not tensors (skipped), and the groups of keys that shared storage. On a terminal, \
+            a progress line is shown on standard error. A missing, truncated or corrupt input gives one \
+            error line and exit status 1, and leaves no output file.
             """)
 
     @Argument(help: ArgumentHelp("The PyTorch checkpoint to read.", valueName: "in.pth"))

@@ -14,7 +14,8 @@ struct TokenizeCommand: ParsableCommand {
             leading space); count includes <s> and </s>.
 
             A phrase longer than --max-tokens is still printed, and reported on standard error; the \
-            command then exits with status 1.
+            command then exits with status 1 (also when the tokenizer files are missing or unreadable). \
+            Put -- before phrases that start with a dash.
             """)
 
     @Option(name: .customLong("tokenizer"), help: ArgumentHelp(

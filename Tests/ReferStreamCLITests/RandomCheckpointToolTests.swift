@@ -76,6 +76,48 @@ struct RandomCheckpointToolTests {
         try ConvertCommandTests.expectSameTensors(try SafeTensors(contentsOf: converted), expected)
     }
 
+    @Test("the legacy file has torch.save's layout: the golden file's first three pickles byte for byte, its opcodes and globals")
+    func legacyLayoutMatchesGolden() throws {
+        let directory = try temporaryDirectory("tool-layout")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pth = directory.appendingPathComponent("tiny.pth")
+        _ = try Self.runTool([pth.path, "--tiny"])
+        let golden = try Data(contentsOf: fixture("checkpoint/checkpoint_legacy.pth"))
+        let mine = try Data(contentsOf: pth)
+        // checkpoint.json: legacy_format.main_pickle_offset = 137 (magic, protocol 1001, sys_info).
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixture("checkpoint/checkpoint.json"))) as? [String: Any]
+        let legacy = json?["legacy_format"] as? [String: Any] ?? [:]
+        let offset = try #require(legacy["main_pickle_offset"] as? Int)
+        #expect(mine.prefix(offset) == golden.prefix(offset), "the first \(offset) bytes differ from torch.save's")
+        // Opcodes and globals of the main pickle (Python's pickletools, no unpickling) ⊆ the golden file's.
+        let script = """
+            import pickle, pickletools, sys, json
+            f = open(sys.argv[1], 'rb')
+            for _ in range(3): pickle.load(f)
+            ops, globs, pids = set(), set(), 0
+            for op, arg, pos in pickletools.genops(f):
+                ops.add(op.name)
+                if op.name == 'GLOBAL': globs.add(arg.replace(' ', '.'))
+                if op.name == 'BINPERSID': pids += 1
+                if op.name == 'STOP': break
+            keys = pickle.load(f)
+            print(json.dumps({'ops': sorted(ops), 'globals': sorted(globs), 'pids': pids, 'keys': len(keys), 'sorted': keys == sorted(keys)}))
+            """
+        let python = try #require(testPython)
+        let result = try run(python, ["-c", script, pth.path])
+        let info = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
+        let goldenPickle = legacy["pickle"] as? [String: Any] ?? [:]
+        let goldenOps = Set((goldenPickle["opcodes"] as? [String: Any] ?? [:]).keys)
+        let goldenGlobals = Set(goldenPickle["globals"] as? [String] ?? [])
+        let ops = Set(info["ops"] as? [String] ?? []), globals = Set(info["globals"] as? [String] ?? [])
+        #expect(!ops.isEmpty && ops.isSubset(of: goldenOps), "opcodes not in torch.save's file: \(ops.subtracting(goldenOps))")
+        #expect(globals == ["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage", "argparse.Namespace"],
+                "\(globals)")
+        #expect(globals.isSubset(of: goldenGlobals))
+        // One persistent id per tensor (twins included), one storage key per storage, keys sorted as torch does.
+        #expect(info["pids"] as? Int == 359 && info["keys"] as? Int == 347 && info["sorted"] as? Bool == true, "\(info)")
+    }
+
     @Test("the full-size key list: 804 keys, 24 twins, inference gives the official R50 configuration")
     func fullSizeKeyList() throws {
         let listing = try Self.runTool(["unused.pth", "--list"]).stdout

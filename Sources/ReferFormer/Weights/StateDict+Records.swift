@@ -25,6 +25,12 @@ extension StateDict {
                 return Tensor(storage: borrowed, shape: record.shape, strides: Tensor.contiguousStrides(for: record.shape))
             }
         }
+        if record.dtype == .float32 {
+            // Misaligned or strided float32: one copy of the row-major bytes straight into the tensor.
+            return Tensor(shape: record.shape) { elements in
+                record.withContiguousBytes { UnsafeMutableRawBufferPointer(elements).copyMemory(from: $0) }
+            }
+        }
         let values: [Float] = record.dtype.isFloatingPoint ? try record.floats() : try record.int64s().map { Float($0) }
         return Tensor(shape: record.shape, elements: values)
     }

@@ -1,5 +1,10 @@
 // The only file that imports COpenBLAS: every matrix product in ReferStream goes through `BLAS.sgemm`.
 import COpenBLAS
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The project's single entry point to OpenBLAS.
 ///
@@ -52,4 +57,44 @@ public enum BLAS {
 
     /// The CPU kernel OpenBLAS chose (`openblas_get_corename`).
     public static var coreName: String { String(cString: openblas_get_corename()) }
+
+    /// The OpenBLAS kernel family this CPU can run fastest, when OpenBLAS's own detection chose a
+    /// generic one: OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeon/EPYC models (or
+    /// virtual CPUs that hide the model) and falls back to SSE3 `Prescott` kernels, 4–5× slower
+    /// than the AVX-512 (`SkylakeX`) or AVX2 (`Haswell`) ones the CPU supports. Nil when the chosen
+    /// kernel is already specific, or the CPU has neither feature set.
+    public static var recommendedCoreType: String? {
+        let generic: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "unknown", "barcelona"]
+        guard generic.contains(coreName.lowercased()) else { return nil }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512vl", "avx512dq"]) { return "SkylakeX" }
+        if flags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
+        return nil
+    }
+
+    /// Restarts the current executable with `OPENBLAS_CORETYPE` set to `recommendedCoreType` when
+    /// OpenBLAS picked a generic kernel (see there). OpenBLAS reads the variable only when the library
+    /// is loaded, before `main`, hence the `execv` of `/proc/self/exe` with the same arguments.
+    ///
+    /// Call it first thing in `main`. Does nothing when `OPENBLAS_CORETYPE` is already set (also by
+    /// the user, who keeps the last word), when `REFERSTREAM_KEEP_BLAS_KERNEL` is set, or when there
+    /// is nothing better to choose. Returns only if it did not restart.
+    /// - Returns: the kernel OpenBLAS uses, for the caller's log.
+    @discardableResult
+    public static func restartWithFastestKernelIfNeeded() -> String {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["OPENBLAS_CORETYPE"] == nil, environment["REFERSTREAM_KEEP_BLAS_KERNEL"] == nil,
+              let better = recommendedCoreType else { return coreName }
+        setenv("OPENBLAS_CORETYPE", better, 1)
+        let arguments = CommandLine.arguments
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv("/proc/self/exe", &argv)
+        // execv returned: the restart failed; carry on with the kernel we have.
+        unsetenv("OPENBLAS_CORETYPE")
+        for pointer in argv { free(pointer) }
+        return coreName
+    }
 }

@@ -1,0 +1,70 @@
+import Checkpoint
+import Foundation
+import ReferFormer
+import Tensor
+import Testing
+
+/// `StateDict(pyTorchAt:)` and `StateDict(safetensorsAt:)`: float32 values equal to the reference, zero
+/// copy where the storage is float32, contiguous and aligned, decoded copies elsewhere.
+@Suite("StateDict loading from .pth and safetensors")
+struct StateDictLoadingTests {
+    static func values(_ tensor: Tensor) -> [Float] {
+        let count = tensor.shape.reduce(1, *)
+        let strides = tensor.strides, shape = tensor.shape
+        var out = [Float](repeating: 0, count: count)
+        for linear in 0..<count {
+            var rest = linear, position = tensor.offset
+            for axis in shape.indices.reversed() {
+                position += (rest % shape[axis]) * strides[axis]
+                rest /= shape[axis]
+            }
+            out[linear] = tensor.storage.base[position]
+        }
+        return out
+    }
+
+    @Test("the golden checkpoints (every dtype, views, twins) load with the values of expected.safetensors",
+          arguments: ["checkpoint_legacy.pth", "checkpoint_zip.pth"])
+    func golden(file: String) throws {
+        let dict = try StateDict(pyTorchAt: fixture("checkpoint").appendingPathComponent(file))
+        let expected = try SafeTensors(contentsOf: fixture("checkpoint/expected.safetensors"))
+        #expect(Set(dict.keys) == Set(expected.names))
+        for record in expected.tensors {
+            let reference: [Float] = record.dtype.isFloatingPoint ? try record.floats() : try record.int64s().map { Float($0) }
+            let tensor = dict.take(record.name, shape: record.shape)
+            let mine = Self.values(tensor)
+            let same = mine.count == reference.count && zip(mine, reference).allSatisfy { $0.bitPattern == $1.bitPattern || ($0.isNaN && $1.isNaN) }
+            #expect(same, "\(record.name): \(mine.prefix(6)) vs \(reference.prefix(6))")
+            if record.dtype != .float32 { #expect(!tensor.storage.isReadOnly, "\(record.name) \(record.dtype) must be a decoded copy") }
+        }
+        // A transposed float32 view is decoded, never borrowed with the wrong layout.
+        #expect(!dict.take("query_embed.weight", shape: [5, 8]).storage.isReadOnly)
+    }
+
+    @Test("the tool's tiny checkpoint: .pth and its safetensors give the same tensors; safetensors F32 is zero-copy",
+          .enabled(if: testPython != nil, "needs REFERSTREAM_PYTHON or .venv with numpy"))
+    func tinyTool() throws {
+        let directory = try temporaryDirectory("statedict")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pth = directory.appendingPathComponent("tiny.pth"), reference = directory.appendingPathComponent("tiny.safetensors")
+        let python = try #require(testPython)
+        let made = try run(python, [packageRoot.appendingPathComponent("tools/make_random_checkpoint.py").path, pth.path, "--tiny",
+                                    "--expected", reference.path])
+        #expect(made.status == 0, "\(made)")
+        let fromPth = try StateDict(pyTorchAt: pth), fromSafetensors = try StateDict(safetensorsAt: reference)
+        #expect(fromPth.keys == fromSafetensors.keys && fromPth.keys.count == 359)
+        var borrowedPth = 0, borrowedSafetensors = 0
+        for key in fromSafetensors.keys {
+            let shape = try #require(fromSafetensors.shape(of: key))
+            let a = fromPth.take(key, shape: shape), b = fromSafetensors.take(key, shape: shape)
+            #expect(Self.values(a) == Self.values(b), "\(key) differs")
+            if a.storage.isReadOnly { borrowedPth += 1 }
+            if b.storage.isReadOnly { borrowedSafetensors += 1 }
+        }
+        try fromPth.finish()
+        // safetensors data starts 8-byte aligned: every tensor borrows the mapping. The legacy .pth storages
+        // follow pickles of arbitrary length: all of them borrow or (misaligned file) none do.
+        #expect(borrowedSafetensors == 359, "\(borrowedSafetensors) zero-copy")
+        #expect(borrowedPth == 359 || borrowedPth == 0, "\(borrowedPth) zero-copy")
+    }
+}
