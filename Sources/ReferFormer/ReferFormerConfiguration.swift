@@ -137,6 +137,51 @@ public struct BackboneDescription: Codable, Sendable, Equatable {
         self.widthPerGroup = widthPerGroup
     }
 
+    /// Decodes the official option value (`"resnet50"`, `"resnet101"`) or an explicit layout
+    /// `{"layers": [2, 1, 1, 1], "width_per_group": 8}`.
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
+            guard let preset = BackboneDescription(officialName: name) else {
+                throw DecodingError.dataCorruptedError(in: single, debugDescription:
+                    "backbone \"\(name)\" is not supported: use resnet50, resnet101 or {\"layers\": [...], \"width_per_group\": n}")
+            }
+            self = preset
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layers = try c.decode([Int].self, forKey: .layers)
+        widthPerGroup = try c.decodeIfPresent(Int.self, forKey: .widthPerGroup) ?? 64
+    }
+
+    /// Encodes a preset as its official name, anything else as the explicit layout.
+    public func encode(to encoder: any Encoder) throws {
+        if let name = officialName {
+            var single = encoder.singleValueContainer()
+            try single.encode(name)
+        } else {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(layers, forKey: .layers)
+            try c.encode(widthPerGroup, forKey: .widthPerGroup)
+        }
+    }
+
+    /// The official `--backbone` name of a torchvision preset.
+    public init?(officialName name: String) {
+        switch name {
+        case "resnet50": self = .resnet50
+        case "resnet101": self = .resnet101
+        default: return nil
+        }
+    }
+
+    public var officialName: String? {
+        switch self {
+        case .resnet50: "resnet50"
+        case .resnet101: "resnet101"
+        default: nil
+        }
+    }
+
     public static let resnet50 = BackboneDescription(layers: [3, 4, 6, 3])
     public static let resnet101 = BackboneDescription(layers: [3, 4, 23, 3])
 

@@ -58,6 +58,13 @@ public struct ProjectedFeatures: Sendable {
     public var layout: LevelLayout {
         LevelLayout(shapes: levels.map { (h: $0.shape[2], w: $0.shape[3]) })
     }
+
+    public init(levels: [Tensor]) { self.levels = levels }
+
+    /// Frames `range` (views).
+    public func frames(_ range: Range<Int>) -> ProjectedFeatures {
+        ProjectedFeatures(levels: levels.map { $0.sliced(0, range) })
+    }
 }
 
 /// The deformable encoder's result for a batch of frames.
@@ -69,6 +76,17 @@ public struct EncoderOutput: Sendable {
     public var layout: LevelLayout
 
     public var memory: Tensor { layers[layers.count - 1] }
+
+    public init(sources: [Tensor], layers: [Tensor], layout: LevelLayout) {
+        self.sources = sources
+        self.layers = layers
+        self.layout = layout
+    }
+
+    /// Frames `range` (views): the encoder is per frame, so any frame subset is self-contained.
+    public func frames(_ range: Range<Int>) -> EncoderOutput {
+        EncoderOutput(sources: sources.map { $0.sliced(0, range) }, layers: layers.map { $0.sliced(0, range) }, layout: layout)
+    }
 
     /// Encoder memory of level `l` reshaped to a map (T, C, h_l, w_l) (the pixel decoder uses l = 0…2).
     public func memoryMap(level l: Int) -> Tensor {
@@ -96,6 +114,14 @@ public struct DecoderOutput: Sendable {
     public var logits: [Tensor]
     /// Boxes of every layer, (T, Q, 4) — bit-identical to `interReferences` in the official code.
     public var boxes: [Tensor]
+
+    /// Frames `range` (views) of every per-layer tensor.
+    public func frames(_ range: Range<Int>) -> DecoderOutput {
+        func cut(_ list: [Tensor]) -> [Tensor] { list.map { $0.sliced(0, range) } }
+        return DecoderOutput(hs: cut(hs), initReference: initReference.sliced(0, range), interReferences: cut(interReferences),
+                             samplingLocations: cut(samplingLocations), attentionWeights: cut(attentionWeights),
+                             logits: cut(logits), boxes: cut(boxes))
+    }
 
     public var predLogits: Tensor { logits[logits.count - 1] }
     public var predBoxes: Tensor { boxes[boxes.count - 1] }
@@ -136,7 +162,8 @@ public struct ReferFormerDetector: Sendable {
         configuration = c
         let hidden = c.hiddenDim
         weights.allowUnused { $0.hasPrefix("backbone.") && $0.hasSuffix(".num_batches_tracked") }
-        // With box refinement the 4 box MLPs are registered twice (spec §2): load `bbox_embed.*`.
+        // With box refinement the 4 box MLPs are registered twice (spec §2): one copy is loaded, the
+        // other may be present or not.
         weights.allowUnused { $0.hasPrefix("transformer.decoder.bbox_embed.") }
         resnet = ResNetBackbone(weights: weights, prefix: "backbone.0.body.", description: c.backbone)
         var proj: [InputProjection] = []
@@ -160,8 +187,12 @@ public struct ReferFormerDetector: Sendable {
         classEmbed = (0..<c.decLayers).map {
             Linear(weights: weights, prefix: "class_embed.\($0)", inFeatures: hidden, outFeatures: c.numClasses)
         }
-        bboxEmbed = (0..<c.decLayers).map {
-            MLP(weights: weights, prefix: "bbox_embed.\($0)", inputDim: hidden, hiddenDim: hidden, outputDim: 4, layerCount: 3)
+        bboxEmbed = (0..<c.decLayers).map { i in
+            // Either copy of a twin may be loaded (spec §2); prefer the top-level one when present.
+            let twin = "transformer.decoder.bbox_embed.\(i)"
+            let prefix = !weights.contains("bbox_embed.\(i).layers.0.weight") && weights.contains("\(twin).layers.0.weight")
+                ? twin : "bbox_embed.\(i)"
+            return MLP(weights: weights, prefix: prefix, inputDim: hidden, hiddenDim: hidden, outputDim: 4, layerCount: 3)
         }
     }
 

@@ -153,7 +153,7 @@ struct ConfigurationTests {
         let roundTrip = try JSONDecoder().decode(ReferFormerConfiguration.self, from: JSONEncoder().encode(c))
         #expect(roundTrip == c)
         let encoded = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
-        #expect(encoded.contains("\"dim_feedforward\"") && encoded.contains("\"enc_n_points\"") && encoded.contains("\"width_per_group\""))
+        #expect(encoded.contains("\"dim_feedforward\"") && encoded.contains("\"enc_n_points\"") && encoded.contains("\"backbone\":\"resnet50\""), "\(encoded)")
     }
 
     @Test("two_stage is rejected like the official code does")
@@ -222,5 +222,54 @@ struct StrictLoadingTests {
             #expect(error.message.contains("unexpected keys (1)") && error.message.contains("something.unexpected"), "\(error.message)")
             #expect(!error.message.contains("num_batches_tracked") && !error.message.contains("transformer.decoder.bbox_embed"), "\(error.message)")
         }
+    }
+}
+
+extension StrictLoadingTests {
+    @Test("a checkpoint with only the transformer.decoder.bbox_embed twins loads and gives the same boxes")
+    func twinsOnly() throws {
+        let file = try SafeTensors(contentsOf: Fixtures.tiny.appendingPathComponent("weights.safetensors"))
+        var pairs: [(String, Tensor)] = []
+        for record in file.tensors where !record.name.hasPrefix("bbox_embed.") {
+            pairs.append((record.name, Tensor(shape: record.shape, elements: try record.floats())))
+        }
+        let weights = StateDict(pairs)
+        let configuration = try ReferFormerConfiguration.inferred(fromShapes: try StateDict(safetensorsAt: Fixtures.tiny.appendingPathComponent("weights.safetensors")).shapes)
+        let model = try ReferFormerDetector(configuration: configuration, weights: weights)
+        weights.allowUnused { ["text_encoder.", "resizer.", "pixel_decoder.", "controller."].contains(where: $0.hasPrefix) }
+        try weights.finish()
+        let golden = try GoldenCase("case_2")
+        let sources = try (0..<4).map { try golden.tensor("fusion.out.l\($0)") }
+        let layout = LevelLayout(shapes: sources.map { (h: $0.shape[2], w: $0.shape[3]) })
+        let decoded = model.decode(EncoderOutput(sources: sources, layers: [try golden.tensor("encoder.memory")], layout: layout),
+                                   text: try golden.text())
+        expectClose(decoded.predBoxes.unsqueezed(0), try golden.tensor("output.pred_boxes"), tolerance: 1e-4, "twins-only pred_boxes")
+    }
+}
+
+extension ConfigurationTests {
+    @Test("the official argparse options of the tiny model decode; the substituted narrow backbone is a named conflict")
+    func officialArgs() throws {
+        let data = try Data(contentsOf: Fixtures.tiny.appendingPathComponent("config.json"))
+        let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        let args = try JSONSerialization.data(withJSONObject: json["official_args"] ?? [:])
+        var c = try JSONDecoder().decode(ReferFormerConfiguration.self, from: args)
+        #expect(c.hiddenDim == 64 && c.dimFeedforward == 128 && c.encLayers == 2 && c.decLayers == 2 && c.maskDim == 64)
+        #expect(c.backbone == .resnet50 && c.withBoxRefine && c.binary && c.masks && !c.twoStage)
+        let shapes = try StateDict(safetensorsAt: Fixtures.tiny.appendingPathComponent("weights.safetensors")).shapes
+        do {
+            _ = try c.validated(againstShapes: shapes)
+            Issue.record("resnet50 accepted for the narrow tiny backbone")
+        } catch {
+            #expect(error.message.contains("backbone: configuration") && error.message.contains("layers: [3, 4, 6, 3]")
+                    && error.message.contains("layers: [2, 1, 1, 1]"), "\(error.message)")
+        }
+        c.backbone = BackboneDescription(layers: [2, 1, 1, 1], widthPerGroup: 8)
+        c.textEncoder = try ReferFormerConfiguration.inferred(fromShapes: shapes).textEncoder
+        #expect(throws: Never.self) { try c.validated(againstShapes: shapes) }
+        // A preset encodes as its official name, anything else as its layout.
+        let encoded = String(decoding: try JSONEncoder().encode([BackboneDescription.resnet101, c.backbone]), as: UTF8.self)
+        #expect(encoded.contains("\"resnet101\"") && encoded.contains("\"width_per_group\":8"), "\(encoded)")
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(BackboneDescription.self, from: Data(#""swin_b""#.utf8)) }
     }
 }

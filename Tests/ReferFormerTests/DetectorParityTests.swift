@@ -112,3 +112,28 @@ struct DetectorParityTests {
         }
     }
 }
+
+extension DetectorParityTests {
+    @Test("frames are independent: one frame at a time equals the batched clip, and a cached backbone is reused")
+    func perFrame() throws {
+        let model = try TinyModel.get()
+        let golden = try GoldenCase("case_2")
+        let text = try golden.text()
+        let features = model.backbone(try golden.tensor("input.frames"))
+        let (encoded, decoded) = model.run(features, text: text)
+        var singles: [BackboneFeatures] = []
+        for t in 0..<features.frameCount {
+            let single = model.backbone(try golden.tensor("input.frames").sliced(0, t..<(t + 1)))
+            singles.append(single)
+            let (e, d) = model.run(single, text: text)
+            expectClose(e.memory, encoded.frames(t..<(t + 1)).memory.contiguous(), tolerance: 1e-5, "frame \(t) memory")
+            expectClose(d.predBoxes, decoded.frames(t..<(t + 1)).predBoxes.contiguous(), tolerance: 1e-5, "frame \(t) boxes")
+            expectClose(d.predLogits, decoded.frames(t..<(t + 1)).predLogits.contiguous(), tolerance: 1e-5, "frame \(t) logits")
+        }
+        // Reassembled per-frame backbone features give the batched result (the cache path of a daemon).
+        let cached = BackboneFeatures.concatenating(singles)
+        let (_, again) = model.run(cached, text: text)
+        expectClose(again.predBoxes, decoded.predBoxes, tolerance: 1e-5, "reassembled boxes")
+        expectClose(again.predBoxes.unsqueezed(0), try golden.tensor("output.pred_boxes"), tolerance: 1e-4, "reassembled vs golden")
+    }
+}

@@ -49,9 +49,15 @@ struct Bottleneck: Sendable {
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = conv3(conv2(conv1(x).relu()).relu())
-        let identity = downsample.map { $0(x) } ?? x
-        return (y + identity).relu()
+        // The activations are fresh, uniquely owned tensors: ReLU and the residual add run in place
+        // (no extra full-size buffers per block).
+        var a = conv1(x)
+        a.applyReLU()
+        var b = conv2(a)
+        b.applyReLU()
+        var y = conv3(b)
+        y.addThenReLU(downsample.map { $0(x) } ?? x)
+        return y
     }
 }
 
@@ -82,7 +88,9 @@ struct ResNetBackbone: Sendable {
     /// - Parameter images: (N, 3, H, W) normalised frames.
     /// - Returns: res2..res5, (N, 256·2^i, ⌈H/2^(i+2)⌉, …).
     func callAsFunction(_ images: Tensor) -> [Tensor] {
-        var x = stem(images).relu().maxPool2d(kernel: 3, stride: 2, padding: 1)
+        var stemOut = stem(images)
+        stemOut.applyReLU()
+        var x = stemOut.maxPool2d(kernel: 3, stride: 2, padding: 1)
         var outputs: [Tensor] = []
         for stage in stages {
             for block in stage { x = block(x) }

@@ -26,6 +26,23 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// `self = relu(self + other)` in place (same shape), the bottleneck's residual join.
+    mutating func addThenReLU(_ other: Tensor) {
+        precondition(other.shape == shape, "addThenReLU: \(shape) vs \(other.shape)")
+        other.withUnsafeBufferPointer { src in
+            let s = UncheckedPointer(UnsafeMutablePointer(mutating: src.baseAddress!))
+            withUnsafeMutableBufferPointer { p in
+                let d = UncheckedPointer(p.baseAddress!)
+                Parallel.forEach(p.count, minChunk: 1 << 15) { range in
+                    let x = d.pointer, y = s.pointer
+                    for i in range { x[i] = Swift.max(x[i] + y[i], 0) }
+                }
+            }
+        }
+    }
+}
+
 /// A pointer handed to `Parallel.forEach` chunks that touch disjoint elements.
 struct UncheckedPointer: @unchecked Sendable {
     // Safety: the chunks of one `Parallel.forEach` write disjoint ranges, and the buffer outlives the
