@@ -108,13 +108,13 @@ struct TokenizeCommandTests {
         #expect(noText.status == 64, "\(noText)")
     }
 
-    @Test("help of the root command and of tokenize", arguments: [["--help"], ["tokenize", "--help"], ["convert", "--help"]])
+    @Test("help of the root command and of the model commands", arguments: [["--help"], ["tokenize", "--help"], ["convert", "--help"], ["segment", "--help"], ["infer", "--help"]])
     func help(arguments: [String]) throws {
         let result = try runReferstream(arguments)
         #expect(result.status == 0, "\(result)")
         #expect(result.stdout.contains("USAGE:"), "\(result)")
         if arguments.count == 1 {
-            for command in ["tokenize", "convert", "phrase", "status", "subscribe"] {
+            for command in ["segment", "infer", "tokenize", "convert", "phrase", "status", "subscribe"] {
                 #expect(result.stdout.contains("  \(command) "), "\(command) missing from:\n\(result.stdout)")
             }
         }
