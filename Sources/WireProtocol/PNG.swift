@@ -31,6 +31,19 @@ public enum PNG {
         return encode(width: mask.width, height: mask.height, colorType: 2, scanlines: scanlines)
     }
 
+    /// A PNG of an RGB image (8-bit colour, `pixels` row-major RGB, `width · height · 3` bytes), e.g. a
+    /// frame with masks drawn over it (`referstream segment --overlay`).
+    public static func encodeRGB(width: Int, height: Int, pixels: [UInt8]) -> [UInt8] {
+        precondition(width >= 0 && height >= 0 && pixels.count == width * height * 3,
+                     "RGB image of \(width)x\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
+        let row = width * 3
+        var scanlines = [UInt8](repeating: 0, count: (row + 1) * height)
+        for y in 0..<height {
+            scanlines.replaceSubrange((y * (row + 1) + 1)..<((y + 1) * (row + 1)), with: pixels[(y * row)..<((y + 1) * row)])
+        }
+        return encode(width: width, height: height, colorType: 2, scanlines: scanlines)
+    }
+
     /// - Parameter scanlines: rows, each a filter byte (0) followed by the row's samples.
     static func encode(width: Int, height: Int, colorType: UInt8, scanlines: [UInt8]) -> [UInt8] {
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]

@@ -25,7 +25,9 @@ struct SegmentCommand: ParsableCommand {
             video: about 30 MB per frame at 360 px); --clip-length N runs independent N-frame clips as \
             inference_davis.py does with 36, each with its own choice of query. Masks are written as \
             OUTPUT/<phrase>/<frame>.png (8-bit, 0 or 255, at the original frame size), where <phrase> \
-            is p1, p2, … in the order of --text; OUTPUT/phrases.json maps them to the texts and scores.
+            is p1, p2, … in the order of --text; OUTPUT/phrases.json maps them to the texts and scores. \
+            With --overlay, OUTPUT/overlay/<frame>.png shows each frame with every phrase's mask tinted \
+            over it (one colour per phrase, listed in phrases.json).
             """)
 
     @OptionGroup var model: ModelOptions
@@ -44,6 +46,12 @@ struct SegmentCommand: ParsableCommand {
 
     @Option(name: .customLong("shorter-side"), help: ArgumentHelp("The network input's shorter side in pixels.", valueName: "px"))
     var shorterSide = 360
+
+    @Flag(help: "Also write each frame with the masks drawn over it (OUTPUT/overlay/<frame>.png).")
+    var overlay = false
+
+    /// Overlay colours, one per phrase in order (repeating after the last).
+    static let palette: [(UInt8, UInt8, UInt8)] = [(230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240)]
 
     func validate() throws {
         guard !texts.isEmpty else { throw ValidationError("give at least one phrase with --text") }
@@ -74,8 +82,11 @@ struct SegmentCommand: ParsableCommand {
         }
         let outputURL = URL(fileURLWithPath: output)
         let folders = (1...texts.count).map { outputURL.appendingPathComponent("p\($0)") }
+        let overlayFolder = outputURL.appendingPathComponent("overlay")
         do {
-            for folder in folders { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+            for folder in folders + (overlay ? [overlayFolder] : []) {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            }
         } catch {
             throw CLIError("cannot create \(output): \(error.localizedDescription)")
         }
@@ -83,6 +94,7 @@ struct SegmentCommand: ParsableCommand {
         let preprocessor = try FramePreprocessor(options: .init(shorterSide: shorterSide))
         let progress = Progress(total: source.frameCount)
         var clip: [BackboneFeatures] = []
+        var clipPixels: [[UInt8]] = []  // original RGB of the clip's frames, kept only for --overlay
         var clipStart = 0
         var originalSize: (height: Int, width: Int)?
         var scores = [[Float]](repeating: [], count: texts.count)
@@ -93,6 +105,7 @@ struct SegmentCommand: ParsableCommand {
             guard !clip.isEmpty, let size = originalSize else { return }
             let features = BackboneFeatures.concatenating(clip)
             let input = FramePreprocessor.modelInputSize(originalHeight: size.height, originalWidth: size.width, shorterSide: shorterSide)
+            let perFrame = size.height * size.width
             for (p, text) in phrases.enumerated() {
                 let out: ReferFormerModel.Output
                 do {
@@ -103,7 +116,7 @@ struct SegmentCommand: ParsableCommand {
                 let post = MaskPostProcessing.process(predLogits: out.predLogits, predMasks: out.predMasks, originalSize: size)
                 scores[p].append(post.scores[post.queryIndex])
                 let masks = post.binaryMasks()
-                let perFrame = size.height * size.width
+                if overlay { Self.tint(&clipPixels, masks: masks, perFrame: perFrame, color: Self.palette[p % Self.palette.count]) }
                 for t in 0..<clip.count {
                     let pixels = Array(masks[(t * perFrame)..<((t + 1) * perFrame)])
                     let png: [UInt8]
@@ -119,8 +132,15 @@ struct SegmentCommand: ParsableCommand {
                     written += 1
                 }
             }
+            for (t, pixels) in clipPixels.enumerated() {
+                let file = overlayFolder.appendingPathComponent(String(format: "%05d.png", clipStart + t))
+                guard FileManager.default.createFile(atPath: file.path, contents: Data(PNG.encodeRGB(width: size.width, height: size.height, pixels: pixels))) else {
+                    throw CLIError("cannot write \(file.path)")
+                }
+            }
             clipStart += clip.count
             clip.removeAll()
+            clipPixels.removeAll()
             progress.show(frames: clipStart, note: "clip done")
         }
 
@@ -136,6 +156,7 @@ struct SegmentCommand: ParsableCommand {
                 throw CLIError("cannot pre-process frame \(clipStart + clip.count): \(error)")
             }
             clip.append(model.backbone(normalised.unsqueezed(0)))
+            if overlay { clipPixels.append(frame.pixels) }
             progress.show(frames: clipStart + clip.count, note: "backbone")
             if let clipLength, clip.count == clipLength { try finishClip() }
         }
@@ -144,7 +165,9 @@ struct SegmentCommand: ParsableCommand {
         guard clipStart > 0 else { throw CLIError("\(input) gave no frames") }
 
         let summary: [[String: Any]] = texts.enumerated().map { p, text in
-            ["id": "p\(p + 1)", "text": text, "clip_scores": scores[p].map(Double.init)]
+            let color = Self.palette[p % Self.palette.count]
+            return ["id": "p\(p + 1)", "text": text, "clip_scores": scores[p].map(Double.init),
+                    "overlay_rgb": [Int(color.0), Int(color.1), Int(color.2)]]
         }
         if let json = try? JSONSerialization.data(withJSONObject: ["input": input, "frames": clipStart, "phrases": summary], options: [.prettyPrinted, .sortedKeys]) {
             _ = FileManager.default.createFile(atPath: outputURL.appendingPathComponent("phrases.json").path, contents: json)
@@ -155,6 +178,21 @@ struct SegmentCommand: ParsableCommand {
         for (p, text) in texts.enumerated() {
             let mean = scores[p].reduce(0, +) / Float(max(scores[p].count, 1))
             print(String(format: "  p%d  score %.3f  %@", p + 1, mean, jsonString(text)))
+        }
+    }
+}
+
+extension SegmentCommand {
+    /// Blends `color` at 50 % into the clip's frames wherever `masks` (T·perFrame 0/1 bytes) is set:
+    /// `(pixel + color + 1) / 2`, so an overlay pixel is exactly predictable.
+    static func tint(_ frames: inout [[UInt8]], masks: [UInt8], perFrame: Int, color: (UInt8, UInt8, UInt8)) {
+        let rgb = [UInt16(color.0), UInt16(color.1), UInt16(color.2)]
+        for t in frames.indices {
+            frames[t].withUnsafeMutableBufferPointer { pixels in
+                for i in 0..<perFrame where masks[t * perFrame + i] != 0 {
+                    for c in 0..<3 { pixels[3 * i + c] = UInt8((UInt16(pixels[3 * i + c]) + rgb[c] + 1) / 2) }
+                }
+            }
         }
     }
 }
