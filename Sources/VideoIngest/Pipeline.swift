@@ -61,6 +61,19 @@ public final class Pipeline: @unchecked Sendable {
     /// Stops the pipeline and releases its resources (`gst_element_set_state(NULL)`); never fails.
     public func stop() { gst_element_set_state(element, GST_STATE_NULL) }
 
+    /// The stream's duration, once the pipeline has prerolled (`gst_element_get_state` waiting up to
+    /// `timeout`, then `gst_element_query_duration` in time format); nil for live or unknown lengths.
+    public func duration(waitingUpTo timeout: Duration = .seconds(5)) -> Duration? {
+        let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        var current = GST_STATE_NULL, pending = GST_STATE_NULL
+        guard gst_element_get_state(element, &current, &pending, GstClockTime(max(0, nanoseconds))) != GST_STATE_CHANGE_FAILURE else {
+            return nil
+        }
+        var value: gint64 = -1
+        guard gst_element_query_duration(element, GST_FORMAT_TIME, &value) != 0, value > 0 else { return nil }
+        return .nanoseconds(value)
+    }
+
     private func setState(_ state: GstState, _ name: String, input: String = "the pipeline") throws(IngestError) {
         if gst_element_set_state(element, state) == GST_STATE_CHANGE_FAILURE {
             // The reason, if any, was posted on the bus.

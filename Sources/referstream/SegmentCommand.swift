@@ -92,7 +92,7 @@ struct SegmentCommand: ParsableCommand {
         }
 
         let preprocessor = try FramePreprocessor(options: .init(shorterSide: shorterSide))
-        let progress = Progress(total: source.frameCount)
+        let progress = Progress(total: source.frameCount, duration: source.duration)
         var clip: [BackboneFeatures] = []
         var clipPixels: [[UInt8]] = []  // original RGB of the clip's frames, kept only for --overlay
         var clipStart = 0
@@ -157,7 +157,7 @@ struct SegmentCommand: ParsableCommand {
             }
             clip.append(model.backbone(normalised.unsqueezed(0)))
             if overlay { clipPixels.append(frame.pixels) }
-            progress.show(frames: clipStart + clip.count, note: "backbone")
+            progress.show(frames: clipStart + clip.count, note: "backbone", time: frame.time)
             if let clipLength, clip.count == clipLength { try finishClip() }
         }
         try finishClip()
@@ -202,7 +202,10 @@ extension SegmentCommand {
 struct FrameReader {
     private let source: VideoSource?
     private var files: [URL]
+    /// Frames in a folder; nil for a video (see `duration`).
     let frameCount: Int?
+    /// A video's length, when the container says (for the progress line's ETA).
+    let duration: Duration?
 
     init(path: String) throws {
         var isDirectory: ObjCBool = false
@@ -216,10 +219,12 @@ struct FrameReader {
                 .map { URL(fileURLWithPath: path).appendingPathComponent($0) }
             guard !files.isEmpty else { throw CLIError("the folder \(path) has no PNG or JPEG frames") }
             frameCount = files.count
+            duration = nil
             source = nil
         } else {
             files = []
             frameCount = nil
+            duration = Self.probeDuration(path)
             do {
                 let s = try VideoSource(.init(.file(.init(path: path)), output: .original))
                 try s.start()
@@ -230,13 +235,22 @@ struct FrameReader {
         }
     }
 
-    /// The next frame (RGB at the original size), nil at the end.
-    mutating func next() throws -> (pixels: [UInt8], height: Int, width: Int)? {
+    /// Prerolls the file in a throwaway pipeline to read its duration (nil when unknown).
+    static func probeDuration(_ path: String) -> Duration? {
+        let escaped = path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        guard let pipeline = try? Pipeline(description: "filesrc location=\"\(escaped)\" ! decodebin ! fakesink sync=false"),
+              (try? pipeline.pause()) != nil else { return nil }
+        defer { pipeline.stop() }
+        return pipeline.duration()
+    }
+
+    /// The next frame (RGB at the original size, with its presentation time when known), nil at the end.
+    mutating func next() throws -> (pixels: [UInt8], height: Int, width: Int, time: Duration?)? {
         if let source {
             while true {
                 do {
                     switch try source.next(timeout: .seconds(30)) {
-                    case .frame(let frame): return (frame.pixels, frame.height, frame.width)
+                    case .frame(let frame): return (frame.pixels, frame.height, frame.width, frame.presentationTime)
                     case .endOfStream: return nil
                     case .timedOut: continue
                     }
@@ -254,7 +268,7 @@ struct FrameReader {
             try pipeline.play()
             defer { pipeline.stop() }
             switch try reader.pull(timeoutNanoseconds: 30_000_000_000) {
-            case .frame(let frame): return (frame.pixels, frame.height, frame.width)
+            case .frame(let frame): return (frame.pixels, frame.height, frame.width, nil)
             case .endOfStream, .timeout:
                 throw pipeline.popError(timeoutNanoseconds: 0) ?? IngestError(.badSample, "no image decoded")
             }
@@ -267,19 +281,30 @@ struct FrameReader {
 /// One progress line on standard error, redrawn in place, only when it is a terminal.
 final class Progress {
     let total: Int?
+    let duration: Duration?
     let enabled = isatty(STDERR_FILENO) == 1
     let start = ContinuousClock.now
+    private var lastTime: Duration?
 
-    init(total: Int?) { self.total = total }
+    init(total: Int?, duration: Duration? = nil) {
+        self.total = total
+        self.duration = duration
+    }
 
-    func show(frames: Int, note: String) {
+    /// - Parameter time: the presentation time of the latest frame of a video (for the ETA).
+    func show(frames: Int, note: String, time: Duration? = nil) {
         guard enabled else { return }
+        if let time { lastTime = time }
         let elapsed = (ContinuousClock.now - start).seconds
         let fps = Double(frames) / max(elapsed, 1e-9)
         var line = String(format: "\r%d", frames)
         if let total {
             let eta = Double(total - frames) / max(fps, 1e-9)
             line += String(format: "/%d frames  %.2f fps  ETA %.0f s", total, fps, eta)
+        } else if let duration, let done = lastTime, duration.seconds > 0, done.seconds > 0 {
+            // Fraction of the video decoded so far, from the presentation times.
+            let fraction = min(1, done.seconds / duration.seconds)
+            line += String(format: " frames (%.0f %%)  %.2f fps  ETA %.0f s", fraction * 100, fps, elapsed * (1 - fraction) / fraction)
         } else {
             line += String(format: " frames  %.2f fps", fps)
         }
