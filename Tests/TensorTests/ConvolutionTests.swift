@@ -43,6 +43,30 @@ struct ConvolutionTests {
         #expect(err1 < 1e-4)
     }
 
+    /// (h, w, kernel, stride, padding): odd and even sizes, widths that reach the vectorised stride-2
+    /// gather (16 outputs at a time) and its scalar tail, ResNet's 7×7 stem and 1×1/3×3 strides.
+    @Test("stride-2 gather and the conv split across cores match a naive loop", arguments: [
+        (7, 45, 3, 2, 1), (8, 70, 3, 2, 1), (9, 71, 7, 2, 3), (10, 66, 7, 2, 3), (6, 64, 1, 2, 0), (5, 41, 3, 1, 1), (4, 35, 3, 2, 0),
+    ])
+    func splitAndStride2MatchNaive(_ h: Int, _ w: Int, _ kernel: Int, _ stride: Int, _ padding: Int) {
+        let x = Tensor.randomNormal(shape: [2, 3, h, w], seed: 21)
+        let wt = Tensor.randomNormal(shape: [5, 3, kernel, kernel], seed: 22)
+        let b = Tensor(shape: [5], elements: [1, -2, 0.5, 0, 3])
+        let s = (stride, stride), p = (padding, padding)
+        let expected = Self.naiveConv(x, wt, b, stride: s, padding: p, dilation: (1, 1))
+        // Serial path (never split), split into 2 and 3 shares (shares straddle the two images),
+        // each with the default chunk and one-row chunks.
+        for (minimum, workers) in [(Double.infinity, 1), (0, 2), (0, 3)] {
+            for chunk in [Tensor.im2colChunkElements, 1] {
+                let y = x.conv2d(weight: wt, bias: b, stride: s, padding: p, dilation: (1, 1), chunkElements: chunk,
+                                 splitMinimumMACs: minimum, workers: workers)
+                #expect(y.shape == expected.shape)
+                let err = zip(y.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 0
+                #expect(err < 1e-4, "max error \(err) for \(h)x\(w) kernel \(kernel) stride \(stride) padding \(padding) workers \(workers) chunk \(chunk)")
+            }
+        }
+    }
+
     @Test("max pooling propagates NaN and treats padding as −inf")
     func maxPoolNaN() {
         let x = Tensor(shape: [1, 1, 2, 2], elements: [-5, .nan, -7, -8])

@@ -1,6 +1,7 @@
 // The only file that imports COpenBLAS: every matrix product in ReferStream goes through `BLAS.sgemm`.
 import COpenBLAS
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -44,12 +45,40 @@ public enum BLAS {
             blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
-    /// The number of threads OpenBLAS uses for one call (`openblas_get_num_threads`).
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// The number of threads OpenBLAS uses for one call (`openblas_get_num_threads`), as configured:
+    /// inside `withSingleThreadedCalls` this is still the count that applies afterwards.
+    public static var threadCount: Int {
+        singleThreaded.withLock { state in state.depth > 0 ? state.saved : Int(openblas_get_num_threads()) }
+    }
 
     /// Sets the number of threads OpenBLAS uses (`openblas_set_num_threads`); values below 1 mean 1.
+    /// Inside `withSingleThreadedCalls` (on any thread) it takes effect when that ends.
     public static func setThreadCount(_ count: Int) {
-        openblas_set_num_threads(Int32(max(1, count)))
+        singleThreaded.withLock { state in
+            if state.depth > 0 { state.saved = max(1, count) } else { openblas_set_num_threads(Int32(max(1, count))) }
+        }
+    }
+
+    /// Nesting depth of `withSingleThreadedCalls` and the thread count to restore after it.
+    private static let singleThreaded = Mutex<(depth: Int, saved: Int)>((0, 1))
+
+    /// Runs `body` with OpenBLAS set to one thread per call, then restores the configured count, so
+    /// that `body` may call `sgemm` from several threads of its own at once (each call then runs on
+    /// its calling thread). Nested or concurrent uses restore the count once, when the last one ends.
+    /// The setting is process-wide: other threads' calls meanwhile also run single-threaded.
+    public static func withSingleThreadedCalls<R>(_ body: () throws -> R) rethrows -> R {
+        singleThreaded.withLock { state in
+            if state.depth == 0 { state.saved = Int(openblas_get_num_threads()) }
+            state.depth += 1
+            openblas_set_num_threads(1)
+        }
+        defer {
+            singleThreaded.withLock { state in
+                state.depth -= 1
+                if state.depth == 0 { openblas_set_num_threads(Int32(state.saved)) }
+            }
+        }
+        return try body()
     }
 
     /// OpenBLAS's build description (`openblas_get_config`), e.g. for benchmark reports.

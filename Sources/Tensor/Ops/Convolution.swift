@@ -2,10 +2,15 @@
 
 extension Tensor {
     /// Target size, in floats, of one im2col chunk (a block of output rows is unfolded at a time, so
-    /// the scratch buffer stays bounded; at least one output row per chunk). A tuning knob for
-    /// benchmarks; set it before running convolutions, not concurrently with them. 4 Mi floats (16 MiB)
-    /// measured best on 2 threads: fewer alternations between the parallel unfold and the GEMM.
-    nonisolated(unsafe) public static var im2colChunkElements = 1 << 22
+    /// the scratch buffer stays bounded; at least one output row per chunk), per core when the
+    /// convolution is split across cores. A tuning knob for benchmarks; set it before running
+    /// convolutions, not concurrently with them. 1 Mi floats (4 MiB) measured best on 2 cores.
+    nonisolated(unsafe) public static var im2colChunkElements = 1 << 20
+
+    /// Convolutions of at least this many multiply-adds (Cout·K·N·OH·OW) are split across cores by
+    /// output rows when OpenBLAS and `Parallel` both have more than one thread. A tuning knob for
+    /// benchmarks and tests (0 forces the split); set it before running convolutions.
+    nonisolated(unsafe) public static var convSplitMinimumMACs: Double = 2_097_152
 
     /// torch `F.conv2d` (groups = 1) on (N, Cin, H, W) with weight (Cout, Cin, kh, kw) and optional
     /// bias (Cout), the same stride, padding and dilation in both directions.
@@ -17,14 +22,20 @@ extension Tensor {
     ///
     /// A 1×1 stride-1 unpadded convolution is one GEMM per image on the NCHW data (no copy). Any other
     /// shape unfolds the input (im2col) into a reused scratch buffer, in chunks of output rows so the
-    /// buffer stays cache-sized, and multiplies each chunk by the weight matrix. The bias is written
-    /// into the output first and accumulated by the GEMM (β = 1).
+    /// buffer stays cache-sized, and multiplies each chunk by the weight matrix. When OpenBLAS and
+    /// `Parallel` have several threads and the convolution is large enough (`convSplitMinimumMACs`),
+    /// each core takes a contiguous share of the (image, output row) pairs and unfolds and multiplies
+    /// it with single-threaded GEMMs (`BLAS.withSingleThreadedCalls`), so no core idles during an
+    /// unfold. The bias is written into the output first and accumulated by the GEMM (β = 1).
     public func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
         conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, chunkElements: Tensor.im2colChunkElements)
     }
 
-    /// `conv2d` with an explicit im2col chunk size (tests exercise one-row chunks with it).
-    func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), chunkElements: Int) -> Tensor {
+    /// `conv2d` with an explicit im2col chunk size (tests exercise one-row chunks with it), minimum size
+    /// for splitting across cores, and number of cores (nil: the smaller of `Parallel.threadCount` and
+    /// `BLAS.threadCount`); tests force both paths with them.
+    func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), chunkElements: Int,
+                splitMinimumMACs: Double = Tensor.convSplitMinimumMACs, workers: Int? = nil) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
                      "conv2d: input \(shape) does not match weight \(weight.shape) (N, Cin, H, W) × (Cout, Cin, kh, kw)")
         precondition(stride.0 > 0 && stride.1 > 0 && dilation.0 > 0 && dilation.1 > 0 && padding.0 >= 0 && padding.1 >= 0,
@@ -60,10 +71,37 @@ extension Tensor {
                     }
                     return
                 }
-                // Output rows per im2col chunk: about `chunkElements` floats of columns, at least one row.
-                let rowsPerChunk = Swift.max(1, Swift.min(oh, chunkElements / Swift.max(k * ow, 1)))
                 let geometry = Im2colGeometry(cin: cin, h: h, w: w, kh: kh, kw: kw, oh: oh, ow: ow,
                                               stride: stride, padding: padding, dilation: dilation)
+                // Output rows per im2col chunk: about `chunkElements` floats of columns, at least one row.
+                let rowsPerChunk = Swift.max(1, Swift.min(oh, chunkElements / Swift.max(k * ow, 1)))
+                let workers = Swift.min(workers ?? Swift.min(Parallel.threadCount, BLAS.threadCount), n * oh)
+                if workers > 1 && Double(cout) * Double(k) * Double(n * ohw) >= splitMinimumMACs {
+                    // Each core unfolds and multiplies its own share of the (image, output row) pairs
+                    // with single-threaded GEMMs: no core waits while another unfolds.
+                    let units = n * oh, dst = UncheckedSendable(o)
+                    let share = (units + workers - 1) / workers
+                    BLAS.withSingleThreadedCalls {
+                        Parallel.forEach(workers) { range in
+                            for worker in range {
+                                let lo = worker * share, hi = Swift.min(units, lo + share)
+                                guard lo < hi else { continue }
+                                ScratchPool.shared.withBuffer(count: k * rowsPerChunk * ow) { cols in
+                                    var u = lo
+                                    while u < hi {
+                                        let img = u / oh, y0 = u % oh
+                                        let rows = Swift.min(rowsPerChunk, oh - y0, hi - u)
+                                        geometry.unfoldSerial(image: xp + img * cin * hw, rows: y0..<(y0 + rows), kernelRows: 0..<k, into: cols)
+                                        BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
+                                                   beta: beta, c: dst.value + img * cout * ohw + y0 * ow, ldc: ohw)
+                                        u += rows
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    return
+                }
                 ScratchPool.shared.withBuffer(count: k * rowsPerChunk * ow) { cols in
                     for img in 0..<n {
                         var y0 = 0
@@ -128,36 +166,62 @@ struct Im2colGeometry {
     func unfold(image: UnsafePointer<Float>, rows: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
         let k = cin * kh * kw, width = rows.count * ow
         let src = UncheckedSendable(image), dst = UncheckedSendable(cols)
-        // Serial when OpenBLAS runs several threads: its workers keep spinning on the other cores for a
-        // while after each GEMM, so a parallel unfold between two GEMMs competes with them and measured
-        // no faster (often slower) on 2 cores.
+        // Serial when OpenBLAS runs several threads (convolutions too small to split): its workers keep
+        // spinning on the other cores for a while after each GEMM, so a parallel unfold between two
+        // GEMMs competes with them.
         let minChunk = BLAS.threadCount > 1 ? k : Swift.max(1, 16384 / Swift.max(width, 1))
         Parallel.forEach(k, minChunk: minChunk) { range in
-            for r in range {
-                let c = r / (kh * kw), i = (r / kw) % kh, j = r % kw
-                let plane = src.value + c * h * w
-                var out = dst.value + r * width
-                let dx = j * dilation.1 - padding.1
-                // Output columns whose input x is inside [0, w): ox in [oxLo, oxHi).
-                let oxLo = Swift.min(ow, dx >= 0 ? 0 : (-dx + stride.1 - 1) / stride.1)
-                let oxHi = Swift.max(oxLo, Swift.min(ow, dx >= w ? 0 : (w - 1 - dx) / stride.1 + 1))
-                for oy in rows {
-                    let iy = oy * stride.0 - padding.0 + i * dilation.0
-                    if iy < 0 || iy >= h {
-                        out.update(repeating: 0, count: ow)
+            unfoldSerial(image: src.value, rows: rows, kernelRows: range, into: dst.value)
+        }
+    }
+
+    /// `out[ox] = row[2 · ox]` for `ox` in `range`, 16 at a time where `row[2 · ox ..< 2 · ox + 32]`
+    /// stays below `rowEnd` (the vector load reads one element past the last one kept).
+    @inline(__always)
+    static func gatherEven(from row: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, range: Range<Int>, rowEnd: Int) {
+        var ox = range.lowerBound
+        let vectorEnd = Swift.min(range.upperBound - 15, (rowEnd - 30) / 2)  // ox + 16 ≤ end and 2·ox + 32 ≤ rowEnd
+        let src = UnsafeRawPointer(row), dst = UnsafeMutableRawPointer(out)
+        while ox < vectorEnd {
+            let pair = src.loadUnaligned(fromByteOffset: 8 * ox, as: SIMD32<Float>.self)
+            dst.storeBytes(of: pair.evenHalf, toByteOffset: 4 * ox, as: SIMD16<Float>.self)
+            ox += 16
+        }
+        while ox < range.upperBound {
+            out[ox] = row[2 * ox]
+            ox += 1
+        }
+    }
+
+    /// Writes rows `kernelRows` of the unfold (output rows `rows`) into `cols` on the calling thread.
+    func unfoldSerial(image: UnsafePointer<Float>, rows: Range<Int>, kernelRows: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
+        let width = rows.count * ow
+        for r in kernelRows {
+            let c = r / (kh * kw), i = (r / kw) % kh, j = r % kw
+            let plane = image + c * h * w
+            var out = cols + r * width
+            let dx = j * dilation.1 - padding.1
+            // Output columns whose input x is inside [0, w): ox in [oxLo, oxHi).
+            let oxLo = Swift.min(ow, dx >= 0 ? 0 : (-dx + stride.1 - 1) / stride.1)
+            let oxHi = Swift.max(oxLo, Swift.min(ow, dx >= w ? 0 : (w - 1 - dx) / stride.1 + 1))
+            for oy in rows {
+                let iy = oy * stride.0 - padding.0 + i * dilation.0
+                if iy < 0 || iy >= h {
+                    out.update(repeating: 0, count: ow)
+                } else {
+                    let row = plane + iy * w + dx
+                    if oxLo > 0 { out.update(repeating: 0, count: oxLo) }
+                    if stride.1 == 1 {
+                        (out + oxLo).update(from: row + oxLo, count: oxHi - oxLo)
+                    } else if stride.1 == 2 {
+                        Self.gatherEven(from: row, to: out, range: oxLo..<oxHi, rowEnd: w - dx)
                     } else {
-                        let row = plane + iy * w + dx
-                        if oxLo > 0 { out.update(repeating: 0, count: oxLo) }
-                        if stride.1 == 1 {
-                            (out + oxLo).update(from: row + oxLo, count: oxHi - oxLo)
-                        } else {
-                            let s = stride.1
-                            for ox in oxLo..<oxHi { out[ox] = row[ox * s] }
-                        }
-                        if oxHi < ow { (out + oxHi).update(repeating: 0, count: ow - oxHi) }
+                        let s = stride.1
+                        for ox in oxLo..<oxHi { out[ox] = row[ox * s] }
                     }
-                    out += ow
+                    if oxHi < ow { (out + oxHi).update(repeating: 0, count: ow - oxHi) }
                 }
+                out += ow
             }
         }
     }
