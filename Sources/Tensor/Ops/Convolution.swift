@@ -4,8 +4,9 @@ extension Tensor {
     /// Target size, in floats, of one im2col chunk (a block of output rows is unfolded at a time, so
     /// the scratch buffer stays bounded; at least one output row per chunk), per core when the
     /// convolution is split across cores. A tuning knob for benchmarks; set it before running
-    /// convolutions, not concurrently with them. 1 Mi floats (4 MiB) measured best on 2 cores.
-    nonisolated(unsafe) public static var im2colChunkElements = 1 << 20
+    /// convolutions, not concurrently with them. 2 Mi floats (8 MiB) measured best on 1 and 2 cores
+    /// (the chunks of one call are balanced, so no small last GEMM).
+    nonisolated(unsafe) public static var im2colChunkElements = 1 << 21
 
     /// Convolutions of at least this many multiply-adds (Cout·K·N·OH·OW) are split across cores by
     /// output rows when OpenBLAS and `Parallel` both have more than one thread. A tuning knob for
@@ -86,11 +87,12 @@ extension Tensor {
                             for worker in range {
                                 let lo = worker * share, hi = Swift.min(units, lo + share)
                                 guard lo < hi else { continue }
-                                ScratchPool.shared.withBuffer(count: k * rowsPerChunk * ow) { cols in
+                                let perChunk = Self.balancedChunk(hi - lo, maximum: rowsPerChunk)
+                                ScratchPool.shared.withBuffer(count: k * perChunk * ow) { cols in
                                     var u = lo
                                     while u < hi {
                                         let img = u / oh, y0 = u % oh
-                                        let rows = Swift.min(rowsPerChunk, oh - y0, hi - u)
+                                        let rows = Swift.min(perChunk, oh - y0, hi - u)
                                         geometry.unfoldSerial(image: xp + img * cin * hw, rows: y0..<(y0 + rows), kernelRows: 0..<k, into: cols)
                                         BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
                                                    beta: beta, c: dst.value + img * cout * ohw + y0 * ow, ldc: ohw)
@@ -102,11 +104,12 @@ extension Tensor {
                     }
                     return
                 }
-                ScratchPool.shared.withBuffer(count: k * rowsPerChunk * ow) { cols in
+                let perChunk = Self.balancedChunk(oh, maximum: rowsPerChunk)
+                ScratchPool.shared.withBuffer(count: k * perChunk * ow) { cols in
                     for img in 0..<n {
                         var y0 = 0
                         while y0 < oh {
-                            let rows = Swift.min(rowsPerChunk, oh - y0)
+                            let rows = Swift.min(perChunk, oh - y0)
                             geometry.unfold(image: xp + img * cin * hw, rows: y0..<(y0 + rows), into: cols)
                             BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
                                        beta: beta, c: o + img * cout * ohw + y0 * ow, ldc: ohw)
@@ -116,6 +119,13 @@ extension Tensor {
                 }
             }
         }
+    }
+
+    /// Chunk length for `count` items in as few chunks of at most `maximum` as possible, of nearly
+    /// equal lengths (no small last chunk whose GEMM would run inefficiently).
+    static func balancedChunk(_ count: Int, maximum: Int) -> Int {
+        let chunks = (count + maximum - 1) / maximum
+        return (count + chunks - 1) / chunks
     }
 
     /// torch `F.max_pool2d(kernel, stride, padding)` on (N, C, H, W): padding acts as −inf, floor
