@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Checkpoint
 
 @Suite(".pth reader: other archive layouts, corrupt and truncated files")
@@ -66,7 +67,7 @@ struct PyTorchCorruptTests {
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var cuts = Array(stride(from: 0, to: bytes.count, by: 97)) + [bytes.count - 1, 1, 2, 22, 137, 6729]
-        var random = Support.Random(state: UInt64(file.count))
+        var random = SplitMix64(seed: UInt64(file.count))
         while cuts.count < 150 { cuts.append(random.below(bytes.count)) }
         for cut in cuts {
             #expect(try Self.readError(Array(bytes.prefix(cut)), in: directory) != nil, "\(file) cut at \(cut) was accepted")
@@ -77,7 +78,7 @@ struct PyTorchCorruptTests {
     func garbage() throws {
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var random = Support.Random(state: 99)
+        var random = SplitMix64(seed: 99)
         for prefix: [UInt8] in [[], [0x80, 0x02], [0x50, 0x4B, 0x03, 0x04], [0x50, 0x4B, 0x05, 0x06]] {
             for length in [0, 3, 100, 5000] {
                 #expect(try Self.readError(prefix + random.bytes(length), in: directory) != nil, "\(prefix) + \(length) random bytes")
@@ -184,7 +185,7 @@ struct PyTorchCorruptTests {
         let original = try Support.fixtureBytes(file)
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var random = Support.Random(state: 77 + UInt64(file.count))
+        var random = SplitMix64(seed: 77 + UInt64(file.count))
         // Structure lives in the pickles (legacy: the first ~6.8 kB) and the zip headers (everywhere).
         let hot = file.contains("legacy") ? 6900 : original.count
         var rejected = 0

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Checkpoint
 
 @Suite("safetensors: corrupt and truncated files are thrown errors naming the file")
@@ -85,7 +86,7 @@ struct SafeTensorsCorruptTests {
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var cuts = Array(0..<64) + [bytes.count - 1, bytes.count - 2, bytes.count - 70000]
-        var random = Support.Random(state: 3)
+        var random = SplitMix64(seed: 3)
         while cuts.count < 200 { cuts.append(random.below(bytes.count)) }
         for cut in cuts {
             let error = try Self.readError(Array(bytes.prefix(cut)), in: directory)
@@ -99,7 +100,7 @@ struct SafeTensorsCorruptTests {
         let headerEnd = 8 + Int(original.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var random = Support.Random(state: 2024)
+        var random = SplitMix64(seed: 2024)
         var rejected = 0
         for _ in 0..<400 {
             var bytes = original

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Checkpoint
 
 @Suite("safetensors reader and writer")
@@ -91,7 +92,7 @@ struct SafeTensorsTests {
     func writerRoundTrip() throws {
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var random = Support.Random(state: 7)
+        var random = SplitMix64(seed: 7)
         var items: [SafeTensors.Item] = []
         for (i, dtype) in DType.allCases.enumerated() {
             let shape = [i % 3 + 1, 5 - i % 4]
@@ -125,7 +126,7 @@ struct SafeTensorsTests {
     func pythonCrossCheck() throws {
         let directory = try Support.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        var random = Support.Random(state: 11)
+        var random = SplitMix64(seed: 11)
         let items: [SafeTensors.Item] = DType.allCases.enumerated().map { i, dtype in
             .init(name: "w.\(i)", dtype: dtype, shape: [2, i + 1], bytes: random.bytes(2 * (i + 1) * dtype.byteSize))
         } + [.init(name: "scalar", dtype: .float64, shape: [], bytes: random.bytes(8)),

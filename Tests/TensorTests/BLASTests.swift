@@ -1,19 +1,13 @@
 import Testing
+import TestSupport
 @testable import Tensor
 
 @Suite("BLAS entry point")
 struct BLASTests {
-    /// Deterministic uniform values in [-1, 1) (SplitMix64), so failures reproduce.
+    /// Deterministic uniform values in [-1, 1), so failures reproduce.
     static func random(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed
-        return (0..<count).map { _ in
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Float(z >> 40) / Float(1 << 23) - 1
-        }
+        var generator = TestSupport.SplitMix64(seed: seed)
+        return (0..<count).map { _ in Float(generator.next() >> 40) / Float(1 << 23) - 1 }
     }
 
     static func naive(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: [Float], b: [Float]) -> [Double] {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import WireProtocol
 
 /// The package root, found from this file's path (never an absolute /work path).
@@ -83,19 +84,6 @@ final class PythonScript {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// A deterministic generator (SplitMix64) so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// The masks every codec test publishes: empty, full, single pixel, odd sizes, 1080p blobs, thin diagonals.

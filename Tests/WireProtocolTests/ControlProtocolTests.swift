@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import WireProtocol
 
 func parse(_ text: String, limits: ControlLimits = ControlLimits()) -> (RequestID?, Result<ControlCommand, WireProtocolError>) {
