@@ -34,11 +34,7 @@ struct ModelOnToolCheckpointTests {
     func forward() throws {
         let directory = try temporaryDirectory("model")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pth = directory.appendingPathComponent("tiny.pth"), reference = directory.appendingPathComponent("tiny.safetensors")
-        let python = try #require(testPython)
-        let made = try run(python, [packageRoot.appendingPathComponent("tools/make_random_checkpoint.py").path, pth.path, "--tiny",
-                                    "--expected", reference.path])
-        #expect(made.status == 0, "\(made)")
+        let (pth, reference) = try makeTinyCheckpoint(in: directory)
         let a = try Self.runModel(try StateDict(pyTorchAt: pth))
         let b = try Self.runModel(try StateDict(safetensorsAt: reference))
         #expect(a.logits.count == 2 * 5 && a.boxes.count == 2 * 5 * 4 && a.words.count == 6 * 64 + 2 * 5 * 16 * 24, "\(a.logits.count) logits, \(a.boxes.count) box values, \(a.words.count) word+mask values")

@@ -46,11 +46,7 @@ struct StateDictLoadingTests {
     func tinyTool() throws {
         let directory = try temporaryDirectory("statedict")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let pth = directory.appendingPathComponent("tiny.pth"), reference = directory.appendingPathComponent("tiny.safetensors")
-        let python = try #require(testPython)
-        let made = try run(python, [packageRoot.appendingPathComponent("tools/make_random_checkpoint.py").path, pth.path, "--tiny",
-                                    "--expected", reference.path])
-        #expect(made.status == 0, "\(made)")
+        let (pth, reference) = try makeTinyCheckpoint(in: directory)
         let fromPth = try StateDict(pyTorchAt: pth), fromSafetensors = try StateDict(safetensorsAt: reference)
         #expect(fromPth.keys == fromSafetensors.keys && fromPth.keys.count == 359)
         var borrowedPth = 0, borrowedSafetensors = 0

@@ -86,3 +86,14 @@ func temporaryDirectory(_ label: String) throws -> URL {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
 }
+
+/// Runs `tools/make_random_checkpoint.py --tiny` into `directory`: a legacy-format `tiny.pth` and the
+/// same tensors as `tiny.safetensors` (the tool's `--expected` copy).
+func makeTinyCheckpoint(in directory: URL) throws -> (pth: URL, safetensors: URL) {
+    let pth = directory.appendingPathComponent("tiny.pth"), reference = directory.appendingPathComponent("tiny.safetensors")
+    let python = try #require(testPython)
+    let made = try run(python, [packageRoot.appendingPathComponent("tools/make_random_checkpoint.py").path, pth.path, "--tiny",
+                                "--expected", reference.path])
+    try #require(made.status == 0, "\(made)")
+    return (pth, reference)
+}
