@@ -102,21 +102,9 @@ struct VisionLanguageAttention: Sendable {
                 if !masked.isEmpty {
                     for j in 0..<columns where masked[j] { row[j] = -.infinity }
                 }
-                var mx = -Float.infinity
-                for j in 0..<columns { mx = max(mx, row[j]) }
-                var sum: Float = 0
-                for j in 0..<columns {
-                    let v = expf(row[j] - mx)
-                    row[j] = v
-                    sum += v
-                }
-                let inv = 1 / sum
-                for j in 0..<columns { row[j] *= inv }
+                Tensor.softmaxRow(row, row, columns)
             }
         }
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
