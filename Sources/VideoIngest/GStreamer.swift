@@ -49,7 +49,50 @@ extension IngestError {
         let (code, hint) = classify(error)
         var underlying = "element '\(element)'"
         if let debug { underlying += ": " + String(cString: debug) }
-        return IngestError(code, "\(input): \(text) \(hint)", underlying: underlying)
+        return IngestError(code, joinSentences("\(input): \(text)", hint), underlying: underlying)
+    }
+
+    /// `text` (GStreamer's own wording, often without a full stop: "Not found") followed by `hint`,
+    /// as sentences: `text` gets a full stop unless it already ends with sentence punctuation.
+    static func joinSentences(_ text: String, _ hint: String) -> String {
+        let trimmed = text.trimmingTrailingWhitespace()
+        guard !hint.isEmpty else { return trimmed }
+        guard let last = trimmed.unicodeScalars.last else { return hint }
+        let ended = [".", "!", "?", "…", ":"].contains(Character(last))
+        return trimmed + (ended ? " " : ". ") + hint
+    }
+
+    /// A live input's session loss told by a WARNING (`gst_message_parse_warning`): rtspsrc warns
+    /// "Could not read from resource" (`GST_RESOURCE_ERROR_READ`) the moment the server closes the
+    /// connection, before its EOS or error. nil for any other warning.
+    static func sessionLoss(_ message: UnsafeMutablePointer<GstMessage>, input: String) -> IngestError? {
+        var error: UnsafeMutablePointer<GError>?
+        var debug: UnsafeMutablePointer<gchar>?
+        gst_message_parse_warning(message, &error, &debug)
+        defer {
+            g_free(debug)
+            if let error { g_error_free(error) }
+        }
+        guard let error, error.pointee.domain == gst_resource_error_quark(),
+            UInt32(bitPattern: error.pointee.code) == GST_RESOURCE_ERROR_READ.rawValue
+        else { return nil }
+        let element = rs_gst_object_name(rs_gst_message_src(message)).map { String(cString: $0) } ?? "pipeline"
+        let text = String(cString: error.pointee.message)
+        var underlying = "element '\(element)'"
+        if let debug { underlying += ": " + String(cString: debug) }
+        return IngestError(
+            .resource, joinSentences("\(input): \(text)", "The server closed the connection or stopped answering."),
+            underlying: underlying)
+    }
+
+    /// rtspsrc's element message `GstRTSPSrcTimeout` (the server's RTP source timed out in RTCP, or
+    /// no data arrived over UDP within rtspsrc's `timeout`): the session is gone. nil for other
+    /// element messages.
+    static func sessionTimeout(_ message: UnsafeMutablePointer<GstMessage>, input: String) -> IngestError? {
+        guard let structure = gst_message_get_structure(message),
+            gst_structure_has_name(structure, "GstRTSPSrcTimeout") != 0
+        else { return nil }
+        return IngestError(.timeout, "\(input): the RTSP server's stream timed out (rtspsrc reported an RTCP or UDP timeout).")
     }
 
     private static func classify(_ error: UnsafeMutablePointer<GError>?) -> (Code, String) {
@@ -86,5 +129,13 @@ extension IngestError {
         let element = rs_gst_object_name(rs_gst_message_src(message)).map { String(cString: $0) } ?? "pipeline"
         let text = error.map { String(cString: $0.pointee.message) } ?? "warning"
         return "\(element): \(text)" + (debug.map { " (\(String(cString: $0)))" } ?? "")
+    }
+}
+
+extension String {
+    func trimmingTrailingWhitespace() -> String {
+        var scalars = Substring(self).unicodeScalars
+        while let last = scalars.last, last.properties.isWhitespace { scalars.removeLast() }
+        return String(scalars)
     }
 }
