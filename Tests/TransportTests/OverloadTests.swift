@@ -28,10 +28,8 @@ struct PublisherOverloadTests {
         let endpoint = try #require(try publisher.start().first)
         defer { publisher.stop() }
         // The hostile subscriber: connected, never reads.
-        let stalled = try Socket(context, .sub)
-        try stalled.set(.receiveHighWaterMark(4))
-        try stalled.subscribe()
-        try stalled.connect(endpoint)
+        let stalled = try neverReadingSubscriber(context, endpoint)
+        defer { withExtendedLifetime(stalled) {} }
 
         // The measuring subscriber reads everything on its own thread (a socket lives on one thread).
         let arrivals = Arrivals()
