@@ -87,6 +87,10 @@ public final class MaskPublisher: Sendable {
         public var maxQueueDelay: Duration?
         /// Seconds between `status` messages; nil (or not positive) for none.
         public var statusInterval: Double?
+        /// How long `stop` lets libzmq deliver messages already sent but still queued for subscribers
+        /// (the last masks, a final event) before closing (`ZMQ_LINGER`); a subscriber that does not
+        /// read delays `stop` by at most this.
+        public var closeLinger: Duration
         /// CurveZMQ server settings, nil for a plain socket.
         public var curve: CurveServerConfiguration?
         /// Accept endpoints reachable from other machines (`tcp://*`, a LAN address). Off by default:
@@ -96,6 +100,7 @@ public final class MaskPublisher: Sendable {
         public init(endpoints: [String] = ["tcp://127.0.0.1:5561"], encoding: MaskEncoding = .rle,
                     sendHighWaterMark: Int32 = 100, queueCapacity: Int = 64,
                     maxQueueDelay: Duration? = .milliseconds(250), statusInterval: Double? = 5,
+                    closeLinger: Duration = .milliseconds(500),
                     curve: CurveServerConfiguration? = nil, allowNonLocalEndpoints: Bool = false) {
             self.allowNonLocalEndpoints = allowNonLocalEndpoints
             self.endpoints = endpoints
@@ -104,6 +109,7 @@ public final class MaskPublisher: Sendable {
             self.queueCapacity = queueCapacity
             self.maxQueueDelay = maxQueueDelay
             self.statusInterval = statusInterval
+            self.closeLinger = closeLinger
             self.curve = curve
         }
     }
@@ -200,6 +206,8 @@ public final class MaskPublisher: Sendable {
                 do throws(ZeroMQError) {
                     socket = try Socket(context, .pub)
                     try socket.set(.sendHighWaterMark(configuration.sendHighWaterMark))
+                    let linger = configuration.closeLinger.components
+                    try socket.set(.linger(milliseconds: Int32(clamping: max(0, linger.seconds * 1000 + linger.attoseconds / 1_000_000_000_000_000))))
                     try configuration.curve?.apply(to: socket)
                     for endpoint in configuration.endpoints {
                         try socket.bind(endpoint)
@@ -258,7 +266,8 @@ public final class MaskPublisher: Sendable {
     /// The last send error, if any (for the daemon's log).
     public var lastError: String? { state.withLock { $0.lastError } }
 
-    /// Sends what is queued (masks older than `maxQueueDelay` excepted), closes the socket and joins
+    /// Sends what is queued (masks older than `maxQueueDelay` excepted), closes the socket (waiting up to
+    /// `closeLinger` for subscribers to take what libzmq still holds) and joins
     /// the thread. Idempotent.
     public func stop() {
         let wasRunning = state.withLock(notify: true) { state -> Bool in

@@ -11,7 +11,9 @@ struct PublisherTests {
     func pythonDecodes(_ encoding: MaskEncoding) throws {
         let context = try Context()
         let publisher = MaskPublisher(context: context, configuration: .init(
-            endpoints: ["tcp://127.0.0.1:*"], encoding: encoding, sendHighWaterMark: 0, queueCapacity: 4096, statusInterval: nil))
+            // Lossless: every mask must arrive, however slow this machine is (no age limit).
+            endpoints: ["tcp://127.0.0.1:*"], encoding: encoding, sendHighWaterMark: 0, queueCapacity: 4096,
+            maxQueueDelay: nil, statusInterval: nil))
         let endpoint = try #require(try publisher.start().first)
         defer { publisher.stop() }
         let masks = testMasks()
