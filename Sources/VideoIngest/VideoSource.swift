@@ -21,9 +21,7 @@ import Plumbing
 /// sets the pipeline to NULL and releases it.
 ///
 /// Thread-safety: all methods may be called from any thread; `next` is meant for one consumer.
-public final class VideoSource: @unchecked Sendable {
-    // Safety: all stored properties are immutable; `core` is thread-safe (see SourceCore) and
-    // `events` is an AsyncStream (Sendable).
+public final class VideoSource: Sendable {
     public let configuration: SourceConfiguration
     /// State changes, in order (buffers the newest 256 undelivered events). Meant for one consumer.
     public let events: AsyncStream<SourceEvent>
@@ -181,8 +179,12 @@ final class SourceCore: Sendable {
         }
         // The body holds the core and the first connection; both are released before a join returns.
         do {
-            let thread = try ServiceThread(name: "referstream.source") { [self] in supervise(first: first) }
-            state.withLock { $0.thread = thread }
+            let thread = try ServiceThread(name: "referstream.source") { [self] in
+                // Registered before any event, so a stop() from an event handler knows its own thread.
+                state.wait(until: { $0.thread != nil }) { _, _ in }
+                supervise(first: first)
+            }
+            state.withLock(notify: true) { $0.thread = thread }
         } catch {
             let failure = IngestError(.stateChange, "cannot start the source's supervisor: \(error)")
             finish(.failed(failure))
