@@ -9,7 +9,7 @@ struct VersionAndDocsTests {
         let source = try String(contentsOf: packageRoot.appendingPathComponent("Sources/referstream/Version.swift"), encoding: .utf8)
         // The one string literal of `let referStreamVersion = "…"`.
         let line = try #require(source.split(separator: "\n").first { $0.hasPrefix("let referStreamVersion") })
-        let parts = line.split(separator: "\"")
+        let parts = line.split(separator: "\"", omittingEmptySubsequences: false)
         try #require(parts.count == 3, "\(line)")
         let expected = String(parts[1])
         #expect(expected.split(separator: ".").count == 3 && expected.split(separator: ".").allSatisfy { Int($0) != nil }, "\(expected)")
