@@ -69,7 +69,7 @@ struct ControlOptions: ParsableArguments {
         do {
             response = try client.send(command)
         } catch where error.code == .timeout {
-            printError("error: no ReferStream daemon answered at \(endpoint) within \(formatSeconds(timeout)) (asked twice); "
+            printError("error: no ReferStream daemon answered at \(endpoint): no reply within \(formatSeconds(timeout)) (asked twice); "
                 + "something accepts connections there, but it is not a daemon's control endpoint or it is stuck "
                 + "(start one with `referstreamd --config FILE`, or give its endpoint with --control)")
             throw ExitCode(2)

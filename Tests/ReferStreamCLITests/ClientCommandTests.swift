@@ -72,7 +72,7 @@ struct ClientCommandTests {
         let result = try runReferstream(["status", "--control", listener.endpoint, "--timeout", "0.5"])
         #expect(result.status == 2, "\(result)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-        #expect(result.stderr.hasPrefix("error: no ReferStream daemon answered at \(listener.endpoint) within 0.5 s (asked twice)"),
+        #expect(result.stderr.hasPrefix("error: no ReferStream daemon answered at \(listener.endpoint): no reply within 0.5 s (asked twice)"),
                 "\(result.stderr)")
         #expect(result.stderr.contains("referstreamd --config FILE"), "\(result.stderr)")
     }
