@@ -118,13 +118,19 @@ private struct OptionReader {
 
     func name(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    mutating func readOptions(_ value: ConfigurationValue, path: String) {
-        guard case .object(let options) = value else {
-            problems.append("\(path) is \(value.typeName), not an object of options")
-            return
+    /// The members of an object as (key, full dotted name, value), sorted by key; nil (with a problem
+    /// recorded) when `value` is not an object.
+    mutating func members(_ value: ConfigurationValue, path: String, _ what: String) -> [(key: String, full: String, value: ConfigurationValue)]? {
+        guard case .object(let object) = value else {
+            problems.append("\(path) is \(value.typeName), not \(what)")
+            return nil
         }
-        for (key, value) in options.sorted(by: { $0.key < $1.key }) {
-            let full = name(path, key)
+        return object.keys.sorted().map { ($0, name(path, $0), object[$0]!) }
+    }
+
+    mutating func readOptions(_ value: ConfigurationValue, path: String) {
+        guard let options = members(value, path: path, "an object of options") else { return }
+        for (key, full, value) in options {
             switch key {
             case "hidden_dim": setInt(key, full, value) { c, v in c.hiddenDim = v }
             case "nheads": setInt(key, full, value) { c, v in c.nheads = v }
@@ -257,12 +263,8 @@ private struct OptionReader {
 
     /// The reference data's `text` section: `{"type": …, "config": {RobertaConfig}, "tokenizer": …}`.
     mutating func readTextSection(_ value: ConfigurationValue, path: String) {
-        guard case .object(let section) = value else {
-            problems.append("\(path) is \(value.typeName), not an object")
-            return
-        }
-        for (key, item) in section.sorted(by: { $0.key < $1.key }) {
-            let full = name(path, key)
+        guard let section = members(value, path: path, "an object") else { return }
+        for (key, full, item) in section {
             switch key {
             case "config": readTextEncoder(item, path: full)
             case "type", "tokenizer", "transformers_attn_implementation": _ = string(item, full)  // descriptive
@@ -279,14 +281,10 @@ private struct OptionReader {
             else { problems.append("\(path) \"\(text)\": only \"roberta-base\" or a RobertaConfig object is supported") }
             return
         }
-        guard case .object(let keys) = value else {
-            problems.append("\(path) is \(value.typeName), not a RobertaConfig object")
-            return
-        }
+        guard let keys = members(value, path: path, "a RobertaConfig object") else { return }
         var text = TextEncoderDescription.robertaBase
         var heads: Int?
-        for (key, item) in keys.sorted(by: { $0.key < $1.key }) {
-            let full = name(path, key)
+        for (key, full, item) in keys {
             switch key {
             case "vocab_size": text.vocabSize = integer(item, full) ?? text.vocabSize
             case "hidden_size": text.hiddenSize = integer(item, full) ?? text.hiddenSize
