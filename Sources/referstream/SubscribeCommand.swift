@@ -19,8 +19,8 @@ struct SubscribeCommand: ParsableCommand {
             so until one is added (referstream phrase add) nothing arrives; a notice on standard error \
             says it is still waiting. With --timeout it gives up when no mask arrives for that long.
 
-            Exit status: 0 --count masks received (or interrupted); 2 no daemon at the endpoint; 3 no \
-            mask within --timeout; 64 bad arguments.
+            Exit status: 0 --count masks received; 2 no daemon at the endpoint; 3 no mask within \
+            --timeout; 64 bad arguments; Ctrl-C stops it (130).
             """)
 
     @Option(name: .customLong("masks"), help: ArgumentHelp("The daemon's mask endpoint.", valueName: "endpoint"))
