@@ -64,22 +64,28 @@ struct SubscribeCommand: ParsableCommand {
                                             curve: try curve.configuration())
         printError("subscribed to \(Topic.maskPrefix(stream: stream))\(phrase.map { "*/\($0)" } ?? "") on \(endpoint)")
         var received = 0
-        var waited = 0.0
-        // Wake up every few seconds (or at --timeout) to tell the operator we are still waiting.
-        let interval = min(5, timeout ?? 5)
+        var waited = 0.0, sinceNotice = 0.0
+        // Wake up every 5 s to tell the operator we are still waiting, and exactly at --timeout.
+        let noticeInterval = 5.0
         while count.map({ received < $0 }) ?? true {
-            guard let mask = try subscriber.next(timeoutMilliseconds: Int(interval * 1000)) else {
-                waited += interval
+            let step = min(noticeInterval - sinceNotice, (timeout ?? .infinity) - waited)
+            guard let mask = try subscriber.next(timeoutMilliseconds: max(1, Int((step * 1000).rounded()))) else {
+                waited += step
+                sinceNotice += step
                 if let timeout, waited >= timeout {
                     printError("error: no mask arrived from \(endpoint) within \(formatSeconds(timeout))"
                         + (received == 0 ? " (does the daemon have a phrase? list them with `referstream phrase list`)" : ""))
                     throw ExitCode(3)
                 }
-                printError(received == 0
-                    ? "waiting for the first mask from \(endpoint) (\(formatSeconds(waited))); masks flow once a phrase is added: referstream phrase add --stream ID \"…\""
-                    : "waiting for masks from \(endpoint) (none for \(formatSeconds(waited)))")
+                if sinceNotice >= noticeInterval {
+                    sinceNotice = 0
+                    printError(received == 0
+                        ? "waiting for the first mask from \(endpoint) (\(formatSeconds(waited))); masks flow once a phrase is added: referstream phrase add --stream ID \"…\""
+                        : "waiting for masks from \(endpoint) (none for \(formatSeconds(waited)))")
+                }
                 continue
             }
+            sinceNotice = 0
             waited = 0
             received += 1
             // Written unbuffered: one line per mask as it arrives, also into a pipe.
