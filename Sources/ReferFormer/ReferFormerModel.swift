@@ -24,12 +24,12 @@ public struct ReferFormerModel: Sendable {
     public init(configuration c: ReferFormerConfiguration, weights: StateDict) throws(ReferFormerError) {
         configuration = c
         detector = try ReferFormerDetector(configuration: c, weights: weights)
-        textEncoder = TextEncoder(weights, roberta: c.textEncoder, hiddenDim: c.hiddenDim)
+        textEncoder = TextEncoder(weights: weights, roberta: c.textEncoder, hiddenDim: c.hiddenDim)
         pixelDecoder = CrossModalFPNDecoder(
-            stateDict: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, ffnDim: c.dimFeedforward,
+            weights: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, ffnDim: c.dimFeedforward,
             heads: ReferFormerConfiguration.fusionHeads, res2Channels: c.backbone.outChannels(stage: 0))
         maskHead = DynamicMaskHead(
-            stateDict: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, controllerLayers: c.controllerLayers,
+            weights: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, controllerLayers: c.controllerLayers,
             dynamicChannels: c.dynamicMaskChannels, relCoord: c.relCoord)
         // thop profiling leftovers are ignored by the official loader too (spec §8).
         weights.allowUnused { $0.hasSuffix("total_params") || $0.hasSuffix("total_ops") }

@@ -9,7 +9,8 @@ public final class TensorStorage: @unchecked Sendable {
     // holds the only reference (copy-on-write checks `isKnownUniquelyReferenced`), so no two threads
     // write the same storage unless the caller shares one `Tensor` across threads, which its value
     // semantics prevent.
-    public let base: UnsafeMutablePointer<Float>
+    // Internal: only `Tensor`'s own ops touch the memory, inside `with…` accessors.
+    let base: UnsafeMutablePointer<Float>
     public let count: Int
     /// Whether this storage points into memory owned by someone else (it is then never written).
     public let isReadOnly: Bool
