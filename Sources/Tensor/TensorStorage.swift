@@ -46,3 +46,27 @@ public final class TensorStorage: @unchecked Sendable {
         }
     }
 }
+
+extension Tensor {
+    /// A contiguous float32 tensor over `count(shape)` little-endian floats at `byteOffset` in `bytes`,
+    /// without copying: the memory belongs to `owner` (a memory-mapped checkpoint), which the tensor keeps
+    /// alive; it is never written (writes copy first). Nil when the floats are not 4-byte aligned or do
+    /// not fit in `bytes`, so the caller decodes a copy instead.
+    public init?(borrowingFloat32 bytes: UnsafeRawBufferPointer, byteOffset: Int, shape: [Int], owner: AnyObject) {
+        let count = shape.reduce(1, *)
+        guard count > 0, byteOffset >= 0, byteOffset + count * MemoryLayout<Float>.stride <= bytes.count,
+              let base = bytes.baseAddress else { return nil }
+        let start = base + byteOffset
+        guard Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        let floats = start.bindMemory(to: Float.self, capacity: count)
+        self.init(storage: TensorStorage(borrowing: floats, count: count, owner: owner), shape: shape,
+                  strides: Tensor.contiguousStrides(for: shape))
+    }
+
+    /// A new contiguous tensor holding a copy of `count(shape)` row-major little-endian float32 values.
+    public init(shape: [Int], copyingFloat32 bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == shape.reduce(1, *) * MemoryLayout<Float>.stride,
+                     "\(bytes.count) bytes are not \(shape.reduce(1, *)) float32 values for shape \(shape)")
+        self.init(shape: shape) { elements in UnsafeMutableRawBufferPointer(elements).copyMemory(from: bytes) }
+    }
+}

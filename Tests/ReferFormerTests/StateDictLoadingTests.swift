@@ -52,4 +52,14 @@ struct StateDictLoadingTests {
         #expect(borrowedSafetensors == 359, "\(borrowedSafetensors) zero-copy")
         #expect(borrowedPth == 359 || borrowedPth == 0, "\(borrowedPth) zero-copy")
     }
+
+    @Test("a file that cannot be read is an .io error that keeps the reader's error as its cause")
+    func underlyingCause() throws {
+        let missing = Fixtures.url("checkpoint/does-not-exist.safetensors")
+        let error = try #require(throws: ReferFormerError.self) { try StateDict(safetensorsAt: missing) }
+        #expect(error.code == .io && error.message.contains(missing.path), "\(error)")
+        let cause = try #require(error.underlying, "no underlying error")
+        #expect(cause is CheckpointError, "underlying \(type(of: cause)): \(cause)")
+        #expect(error.message.contains("\(cause)"), "the message repeats the cause: \(error.message)")
+    }
 }
