@@ -101,7 +101,7 @@ extension Tensor {
         let (ta, lda) = gemmLayout(rows: rows, cols: inFeatures, rowStride: x.strides[0], colStride: x.strides[1])!
         var outShape = shape
         outShape[rank - 1] = outFeatures
-        if let residual { precondition(residual.count == rows * outFeatures, "linear: residual \(residual.shape) is not \(outShape)") }
+        if let residual { precondition(residual.shape == outShape, "linear: residual \(residual.shape) is not \(outShape)") }
         return Tensor(shape: outShape) { c in
             guard let cBase = c.baseAddress, rows > 0, outFeatures > 0 else { return }
             var beta: Float = 0
