@@ -26,8 +26,10 @@ enum BLAS {
     }
 
     /// Products of fewer multiply-adds than this run as one call on the calling thread (splitting
-    /// them costs more in dispatch than it saves).
-    static let splitMinimumMACs = 1 << 20
+    /// them costs more in dispatch than it saves). 2¹⁸ is where OpenBLAS 0.3.21's own threading starts
+    /// (`SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD` = 65536 · 4), so products split as they did
+    /// when OpenBLAS threaded them itself.
+    static let splitMinimumMACs = 1 << 18
 
     /// Sets OpenBLAS's own thread count to 1, once, before the first product.
     ///
