@@ -64,7 +64,7 @@ enum BLAS {
         precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb \(ldb) too small for \(transB) B (k=\(k), n=\(n))")
         if m == 0 || n == 0 { return }
         configureOnce
-        let workers = Swift.min(Parallel.threadCount, m * n * Swift.max(k, 1) / splitMinimumMACs)
+        let workers = m * n * Swift.max(k, 1) >= splitMinimumMACs ? Parallel.threadCount : 1
         let splitRows = m >= n
         let extent = splitRows ? m : n
         // Blocks of whole 16-row/column panels (OpenBLAS's kernels work in panels of 4–16).
