@@ -1,0 +1,21 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Ctrl-C (SIGINT) as a flag that long commands poll between steps, so they can stop cleanly.
+enum Interrupt {
+    /// Set by the signal handler; an atomic store is async-signal-safe.
+    static let flag = Atomic<Bool>(false)
+
+    /// Installs the handler: the first SIGINT sets the flag (and restores the default action, so a
+    /// second Ctrl-C ends the process at once).
+    static func install() {
+        signal(SIGINT) { _ in
+            Interrupt.flag.store(true, ordering: .relaxed)
+            signal(SIGINT, SIG_DFL)
+        }
+    }
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+}
