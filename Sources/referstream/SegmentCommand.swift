@@ -73,6 +73,9 @@ struct SegmentCommand: ParsableCommand {
     @Flag(help: "Replace the results of an earlier run in OUTPUT.")
     var overwrite = false
 
+    @Option(name: .customLong("max-memory"), help: ArgumentHelp("Gigabytes a --whole-video run may use (default: the memory available when it starts).", valueName: "gb"))
+    var maxMemory: Double?
+
     func run() throws {
         let progress = SegmentProgress(total: nil)
         do {
@@ -106,6 +109,7 @@ struct SegmentCommand: ParsableCommand {
         }
         if let frames, frames < 1 { throw CLIError("--frames must be at least 1, got \(frames)") }
         if let duration, !(duration > 0) { throw CLIError("--duration must be a positive number of seconds, got \(duration)") }
+        if let maxMemory, !(maxMemory > 0) { throw CLIError("--max-memory must be a positive number of gigabytes, got \(maxMemory)") }
         guard shorterSide >= CrossModalFPNDecoder.minimumFrameSide else {
             throw CLIError("--shorter-side must be at least \(CrossModalFPNDecoder.minimumFrameSide), got \(shorterSide)")
         }
@@ -218,11 +222,11 @@ struct SegmentCommand: ParsableCommand {
 
     /// Refuses a whole-video run whose estimated memory exceeds what the machine has available.
     private func checkMemory(frames: Int, perFrame: Int, estimate: MemoryEstimate, inputSize: (height: Int, width: Int), soFar: Bool = false) throws {
-        guard let available = Self.availableMemory() else { return }
+        guard let available = maxMemory.map({ Int($0 * 1e9) }) ?? Self.availableMemory() else { return }
         let needed = estimate.fixedBytes + frames * perFrame
         guard needed > available else { return }
-        let gb = { (bytes: Int) in String(format: "%.1f GB", Double(bytes) / 1e9) }
-        throw CLIError((soFar ? "after \(frames) frames, " : "") + "--whole-video on \(soFar ? "more than " : "")\(frames) frames needs about \(gb(needed)) (about \(perFrame / 1_000_000) MB per frame at \(inputSize.width)x\(inputSize.height)) but \(gb(available)) is available: drop --whole-video to run bounded windows, or use --window N --stride N for N-frame clips (36 as inference_davis.py)")
+        let gb = { (bytes: Int) in String(format: "%.*f GB", bytes < 100_000_000 ? 3 : 1, Double(bytes) / 1e9) }
+        throw CLIError((soFar ? "after \(frames) frames, " : "") + "--whole-video on \(soFar ? "more than " : "")\(frames) frames needs about \(gb(needed)) (about \(String(format: "%.1f", Double(perFrame) / 1e6)) MB per frame at \(inputSize.width)x\(inputSize.height)) but \(gb(available)) is available: drop --whole-video to run bounded windows, or use --window N --stride N for N-frame clips (36 as inference_davis.py)")
     }
 
     /// MemAvailable of /proc/meminfo, in bytes.
