@@ -8,6 +8,9 @@ extension ReferFormerConfiguration {
     /// - Throws: `.configuration` naming the file and what is wrong with it.
     public static func load(contentsOf url: URL) throws(ReferFormerError) -> ReferFormerConfiguration {
         let data: Data
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw ReferFormerError(.io, "cannot read the model configuration \(url.path): it does not exist")
+        }
         do {
             data = try Data(contentsOf: url)
         } catch {

@@ -9,6 +9,10 @@ import Tensor
 import Tokenizer
 import Tracking
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 struct StreamBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stream",
@@ -51,7 +55,7 @@ struct StreamBenchmark: ParsableCommand {
         say("streaming engine, random weights: ResNet-50, hidden \(c.hiddenDim), \(c.encLayers)+\(c.decLayers) layers, "
               + "\(c.numQueries) queries; frames \(width)×\(height); OpenBLAS \(BLAS.coreName), \(threads) threads")
         say("per emitted frame, wall seconds (stage seconds per emitted frame: backbone / per-phrase stages / pixel decoder + mask head)")
-        say("   T   s  K   engine  [bb / det / win]        re-run   [bb / det / win]    ratio  peak RSS")
+        say("   T   s  K   engine wall (CPU)  [bb / det / win]        re-run wall (CPU)  [bb / det / win]   CPU ratio  peak RSS")
 
         var rows: [(window: WindowConfiguration, phrases: Int)] = []
         for t in windows.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
@@ -65,13 +69,13 @@ struct StreamBenchmark: ParsableCommand {
             let k = min(row.phrases, texts.count)
             let streamed = try measure(StreamTracker(engine: engine, configuration: .init(window: row.window, shorterSide: min(height, width))),
                                        window: row.window, texts: Array(texts.prefix(k)))
-            var line = String(format: "%4d %3d %2d  %7.2f  [%.2f / %.2f / %.2f]", row.window.length, row.window.stride, k,
-                              streamed.perFrame, streamed.backbone, streamed.detection, streamed.window)
+            var line = String(format: "%4d %3d %2d  %7.2f (%6.2f)  [%.2f / %.2f / %.2f]", row.window.length, row.window.stride, k,
+                              streamed.perFrame, streamed.cpu, streamed.backbone, streamed.detection, streamed.window)
             if !noRerun {
                 let rerun = try measure(StreamTracker(engine: RerunEveryWindow(inner: engine), configuration: .init(window: row.window, shorterSide: min(height, width))),
                                         window: row.window, texts: Array(texts.prefix(k)))
-                line += String(format: "   %7.2f  [%.2f / %.2f / %.2f]  %5.2f×", rerun.perFrame, rerun.backbone, rerun.detection, rerun.window,
-                               rerun.perFrame / streamed.perFrame)
+                line += String(format: "   %7.2f (%6.2f)  [%.2f / %.2f / %.2f]  %5.2f×", rerun.perFrame, rerun.cpu, rerun.backbone, rerun.detection, rerun.window,
+                               rerun.cpu / streamed.cpu)
             } else {
                 line += "                                      "
             }
@@ -84,7 +88,15 @@ struct StreamBenchmark: ParsableCommand {
     /// One line on standard output, unbuffered (rows appear as they are measured).
     func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
-    struct Measurement { var perFrame: Double; var backbone: Double; var detection: Double; var window: Double }
+    /// Wall seconds per emitted frame, process CPU seconds per emitted frame (all threads; steadier than
+    /// wall time when other processes share the cores), and the stages' wall seconds per emitted frame.
+    struct Measurement { var perFrame: Double; var cpu: Double; var backbone: Double; var detection: Double; var window: Double }
+
+    static func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
 
     /// Pushes frames until the first window ran (not counted), then `measured` more windows.
     func measure(_ tracker: StreamTracker, window: WindowConfiguration, texts: [String]) throws -> Measurement {
@@ -101,14 +113,14 @@ struct StreamBenchmark: ParsableCommand {
         }
         while tracker.statistics.windowsRun == 0 { _ = try push() }
         let before = tracker.statistics
-        let start = ContinuousClock.now
+        let start = ContinuousClock.now, cpuStart = Self.cpuSeconds()
         var emitted = 0
         while tracker.statistics.windowsRun < 1 + measured { emitted += try push() }
         let elapsed = ContinuousClock.now - start
         let after = tracker.statistics
         let frames = Double(emitted / max(texts.count, 1))
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return Measurement(perFrame: seconds / frames, backbone: (after.backboneSeconds - before.backboneSeconds) / frames,
+        return Measurement(perFrame: seconds / frames, cpu: (Self.cpuSeconds() - cpuStart) / frames, backbone: (after.backboneSeconds - before.backboneSeconds) / frames,
                            detection: (after.detectionSeconds - before.detectionSeconds) / frames,
                            window: (after.windowSeconds - before.windowSeconds) / frames)
     }

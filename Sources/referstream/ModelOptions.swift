@@ -32,7 +32,6 @@ struct ModelOptions: ParsableArguments {
     /// Loads the tokenizer and the model, reporting what was loaded on standard error.
     func load() throws -> (RobertaTokenizer, ReferFormerModel) {
         try check()
-        BLAS.restartWithFastestKernelIfNeeded()
         if let threads {
             BLAS.setThreadCount(threads)
             Parallel.threadCount = threads

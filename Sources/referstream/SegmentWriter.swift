@@ -157,5 +157,12 @@ func reason(_ error: any Error) -> String {
         return String(cString: strerror(Int32(underlying.code)))
     }
     if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
-    return ns.localizedDescription
+    // Foundation's file codes, when it gives no POSIX cause (its text starts "The operation could not be completed").
+    switch ns.code {
+    case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or folder"
+    case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return "permission denied"
+    case NSFileWriteOutOfSpaceError: return "no space left on the device"
+    case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+    default: return ns.localizedDescription
+    }
 }
