@@ -57,15 +57,6 @@ struct ModelOptions: ParsableArguments {
                           c.textEncoder.vocabSize, BLAS.coreName, BLAS.threadCount))
         return (tokenizer, model)
     }
-
-    /// Token ids of `text` for `model`, with a message that says what to do when it does not fit.
-    static func ids(_ text: String, tokenizer: RobertaTokenizer, model: ReferFormerModel) throws -> [Int] {
-        do {
-            return try model.tokenIDs(text, tokenizer: tokenizer)
-        } catch {
-            throw CLIError("the phrase \(jsonString(String(text.prefix(60)))) cannot be used: \(error)")
-        }
-    }
 }
 
 extension Duration {

@@ -130,6 +130,7 @@ struct SegmentCommand: ParsableCommand {
         guard let first = try source.next() else { throw CLIError("\(input) gave no frames") }
 
         let (tokenizer, model) = try self.model.load()
+        try InferCommand.checkTokenizer(tokenizer, model: model)
         let tracker = StreamTracker(model: model, tokenizer: tokenizer,
                                     configuration: TrackingConfiguration(window: window, shorterSide: shorterSide))
         let phrases = texts.enumerated().map { (id: "p\($0.offset + 1)", text: $0.element) }
