@@ -16,10 +16,11 @@ public struct WindowConfiguration: Sendable, Hashable, Codable, CustomStringConv
         self.stride = stride
     }
 
-    /// Non-overlapping 3-frame windows: see README ("Online tracking") for the measurements behind
-    /// this choice (per emitted frame, the pixel decoder costs as much per window frame as the
-    /// per-frame stages, so overlap multiplies the cost; 3 frames give the pixel decoder's temporal
-    /// attention context at 3 frames of latency and about 60 MB of cache per phrase).
+    /// Non-overlapping 3-frame windows (README "Online tracking" has the measurements): with s = T the
+    /// cost per emitted frame does not depend on T, while overlap re-runs the pixel decoder — the
+    /// costliest stage — T/s times per frame; T sets the latency (T frames) and the working set
+    /// (≈ 250 MB per window frame with R50 at 360×640), and 3 frames give the query choice and the
+    /// pixel decoder's temporal attention some context.
     public static let `default` = WindowConfiguration(length: 3, stride: 3)
 
     /// The whole stream as one clip (Ref-YouTube-VOS): nothing is emitted before `flush()`.
