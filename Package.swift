@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["StrictJSON"]),
         .target(name: "Tokenizer", dependencies: ["StrictJSON"]),
         .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
+        .target(name: "Tracking", dependencies: ["ReferFormer", "Tensor", "Tokenizer"]),
 
         // MARK: I/O
         // Plumbing: the bounded drop-oldest queue, the joinable service thread and the monitor (mutex +
@@ -52,7 +53,7 @@ let package = Package(
         .executableTarget(
             name: "referstream",
             dependencies: [
-                "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "VideoIngest", "Transport", "WireProtocol",
+                "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol",
                 "ZeroMQ", "StrictJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -61,7 +62,7 @@ let package = Package(
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "Checkpoint", "ReferFormer", "Tokenizer", "Tracking", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
         .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
@@ -75,6 +76,7 @@ let package = Package(
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),

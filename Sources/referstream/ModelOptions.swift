@@ -21,31 +21,28 @@ struct ModelOptions: ParsableArguments {
         valueName: "dir"))
     var tokenizer: String
 
-    @Option(help: ArgumentHelp("Threads for the tensor ops and matrix products.", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads for the matrix products (OpenBLAS); at least 1.", valueName: "n"))
     var threads: Int?
+
+    /// Checks the options that the parser cannot (as `error:` lines, like every other model error).
+    func check() throws {
+        if let threads, threads < 1 { throw CLIError("--threads must be at least 1, got \(threads)") }
+    }
 
     /// Loads the tokenizer and the model, reporting what was loaded on standard error.
     func load() throws -> (RobertaTokenizer, ReferFormerModel) {
-        TensorRuntime.restartWithFastestKernelIfNeeded()
+        try check()
         if let threads { TensorRuntime.defaultThreadCount = threads }
         let tokenizer: RobertaTokenizer
         do {
-            tokenizer = try TokenizeCommand.loadTokenizer(self.tokenizer)
+            tokenizer = try RobertaTokenizer(directory: URL(fileURLWithPath: self.tokenizer))
         } catch {
             throw CLIError("cannot load the tokenizer: \(error)")
-        }
-        var configuration: ReferFormerConfiguration?
-        if let modelConfig {
-            do {
-                configuration = try ReferFormerConfiguration(contentsOf: URL(fileURLWithPath: modelConfig))
-            } catch {
-                throw CLIError(error.message)
-            }
         }
         let start = ContinuousClock.now
         let model: ReferFormerModel
         do {
-            model = try ReferFormerModel.load(weights: URL(fileURLWithPath: weights), configuration: configuration)
+            model = try ReferFormerModel.load(weights: URL(fileURLWithPath: weights), configurationFile: modelConfig.map { URL(fileURLWithPath: $0) })
         } catch {
             throw CLIError("\(error)")
         }
@@ -56,15 +53,6 @@ struct ModelOptions: ParsableArguments {
                           c.hiddenDim, c.encLayers, c.decLayers, c.numQueries, c.textEncoder.numHiddenLayers,
                           c.textEncoder.vocabSize, TensorRuntime.kernelName, TensorRuntime.threadCount))
         return (tokenizer, model)
-    }
-
-    /// Token ids of `text` for `model`, with a message that says what to do when it does not fit.
-    static func ids(_ text: String, tokenizer: RobertaTokenizer, model: ReferFormerModel) throws -> [Int] {
-        do {
-            return try tokenizer.encode(text, maxLength: model.configuration.textEncoder.maxTokens).ids.map(Int.init)
-        } catch {
-            throw CLIError("the phrase \(jsonString(String(text.prefix(60)))) cannot be used: \(error)")
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 
 /// `referstream`: the user's command line. One file per subcommand group; model commands (segment,
 /// infer, convert, tokenize) join `subcommands` from their own files.
@@ -25,4 +26,11 @@ struct ReferStreamCommand: ParsableCommand {
             PhraseCommand.self, StatusCommand.self, SubscribeCommand.self,
         ]
     )
+
+    /// The OpenBLAS kernel restart (it re-executes the process) comes first, before any thread or
+    /// pipeline exists.
+    static func main() {
+        _ = TensorRuntime.restartWithFastestKernelIfNeeded()
+        main(nil)
+    }
 }

@@ -51,7 +51,7 @@ struct TokenizeCommand: ParsableCommand {
     func run() throws {
         let tokenizer: RobertaTokenizer
         do {
-            tokenizer = try Self.loadTokenizer(tokenizerPath)
+            tokenizer = try RobertaTokenizer(directory: URL(fileURLWithPath: tokenizerPath))
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -117,23 +117,6 @@ struct TokenizeCommand: ParsableCommand {
         // RoBERTa positions start after the padding index 1, as TextEncoderDescription.maxTokens.
         let limit = (shapes[positions]?.first).map { $0 - 2 } ?? RobertaTokenizer.defaultMaximumLength
         return (rows, limit)
-    }
-
-    /// Loads the tokenizer from a folder (vocab.json + merges.txt preferred, as the official code reads
-    /// roberta-base's files, else tokenizer.json) or from a tokenizer.json file.
-    static func loadTokenizer(_ path: String) throws -> RobertaTokenizer {
-        let url = URL(fileURLWithPath: path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CLIError("the tokenizer \(path) does not exist (give a folder with vocab.json and merges.txt, or tokenizer.json)")
-        }
-        guard isDirectory.boolValue else { return try RobertaTokenizer(tokenizerJSON: url) }
-        let vocabulary = url.appendingPathComponent("vocab.json"), merges = url.appendingPathComponent("merges.txt")
-        let json = url.appendingPathComponent("tokenizer.json")
-        let exists = { (file: URL) in FileManager.default.fileExists(atPath: file.path) }
-        if exists(vocabulary) && exists(merges) { return try RobertaTokenizer(vocabularyURL: vocabulary, mergesURL: merges) }
-        if exists(json) { return try RobertaTokenizer(tokenizerJSON: json) }
-        throw CLIError("the folder \(path) has neither vocab.json + merges.txt nor tokenizer.json")
     }
 }
 
