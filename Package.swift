@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "Checkpoint"),
         .target(name: "Tokenizer"),
         .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
+        .target(name: "Tracking", dependencies: ["ReferFormer", "Tensor", "Tokenizer"]),
 
         // MARK: I/O
         .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
@@ -73,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "referstream",
             dependencies: [
-                "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "VideoIngest", "Transport", "WireProtocol",
+                "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,6 +99,7 @@ let package = Package(
         .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
         .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),

@@ -1,0 +1,125 @@
+import ReferFormer
+import Tensor
+import Tokenizer
+
+/// ReferFormer behind the `TrackingModel` seam.
+///
+/// Per frame: pre-processing (Pillow bilinear to the shorter side, ImageNet normalisation) and the
+/// ResNet backbone, kept whole so that a phrase added later can still run on the window's frames. Per
+/// (frame, phrase): input projections, early fusion, deformable encoder and decoder with the heads,
+/// batched over the frames that lack them, keeping the encoder memory and the last decoder layer.
+/// Per window: the pixel decoder and the dynamic mask head on all frames — the same calls, in the same
+/// order and with the same batching as `ReferFormerModel.forward` when a window's frames are all new,
+/// so the whole video as one window gives exactly the official masks.
+public struct ReferFormerTrackingModel: TrackingModel, Sendable {
+    public let model: ReferFormerModel
+    public let tokenizer: RobertaTokenizer
+    public let shorterSide: Int
+    private let preprocessor: FramePreprocessor?
+
+    public init(model: ReferFormerModel, tokenizer: RobertaTokenizer, shorterSide: Int) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.shorterSide = shorterSide
+        preprocessor = try? FramePreprocessor(options: .init(shorterSide: shorterSide))
+    }
+
+    /// ResNet is per frame; a Video-Swin backbone will answer `.perClip`.
+    public var backboneScope: BackboneScope { .perFrame }
+
+    public struct Text: Sendable {
+        public var encoded: EncodedText
+        public var features: TextFeatures
+    }
+
+    public struct Features: Sendable {
+        /// res2…res5 of one frame, (1, C_l, h_l, w_l).
+        public var backbone: BackboneFeatures
+        /// The network input's (height, width).
+        public var inputSize: (height: Int, width: Int)
+    }
+
+    public struct Detections: Sendable {
+        /// Encoder memory (1, S, C).
+        public var memory: Tensor
+        public var layout: LevelLayout
+        /// Last decoder layer: hs (1, Q, C), refined boxes (1, Q, 4), class logits (1, Q, K).
+        public var hs: Tensor
+        public var references: Tensor
+        public var logits: Tensor
+    }
+
+    public func encode(text: String) throws(TrackingError) -> Text {
+        let encoded: EncodedText
+        do {
+            encoded = try model.encodeText(ids: model.tokenIDs(text, tokenizer: tokenizer))
+        } catch {
+            throw TrackingError(.phrase, "the phrase \"\(text.prefix(60))\" cannot be used: \(error.message)", underlying: error)
+        }
+        let features = TextFeatures(
+            wordFeatures: encoded.wordFeatures, sentenceFeature: encoded.sentenceFeature,
+            paddingMask: encoded.paddingMask.contains(true) ? encoded.paddingMask : nil)
+        return Text(encoded: encoded, features: features)
+    }
+
+    public func features(of frames: [StreamFrame]) throws(TrackingError) -> [Features] {
+        guard let preprocessor else {
+            throw TrackingError(.configuration, "the shorter side must be positive, got \(shorterSide)")
+        }
+        return try frames.map { frame throws(TrackingError) in
+            let size = FramePreprocessor.modelInputSize(originalHeight: frame.height, originalWidth: frame.width, shorterSide: shorterSide)
+            do {
+                try CrossModalFPNDecoder.validateFrameSize(height: size.height, width: size.width)
+            } catch {
+                throw TrackingError(.frame, "frame \(frame.index) (\(frame.width)×\(frame.height)): \(error)", underlying: error)
+            }
+            let input: Tensor
+            do {
+                input = try preprocessor.preprocess(frame.pixels, height: frame.height, width: frame.width)
+            } catch {
+                throw TrackingError(.frame, "cannot pre-process frame \(frame.index): \(error)", underlying: error)
+            }
+            return Features(backbone: model.backbone(input.unsqueezed(0)), inputSize: size)
+        }
+    }
+
+    public func detect(_ features: [Features], text: Text) throws(TrackingError) -> [Detections] {
+        guard !features.isEmpty else { return [] }
+        let batch = BackboneFeatures.concatenating(features.map(\.backbone))
+        let detector = model.detector
+        let encoded = detector.encode(sources: detector.fuse(detector.project(batch), text: text.features))
+        let decoded = detector.decode(encoded, text: text.features)
+        let last = decoded.hs.count - 1
+        return features.indices.map { t in
+            Detections(memory: encoded.memory.sliced(0, t..<(t + 1)), layout: encoded.layout,
+                       hs: decoded.hs[last].sliced(0, t..<(t + 1)), references: decoded.interReferences[last].sliced(0, t..<(t + 1)),
+                       logits: decoded.predLogits.sliced(0, t..<(t + 1)))
+        }
+    }
+
+    public func queries(_ detections: Detections) -> FrameQueries {
+        FrameQueries(logits: detections.logits.squeezed(0), boxes: detections.references.squeezed(0))
+    }
+
+    public func maskLogits(_ features: [Features], detections: [Detections], text: Text) throws(TrackingError) -> Tensor {
+        precondition(!features.isEmpty && features.count == detections.count, "one detection per frame")
+        let c = model.configuration.hiddenDim
+        let batch = BackboneFeatures.concatenating(features.map(\.backbone))
+        let memory = EncoderOutput(sources: [], layers: [Self.join(detections.map(\.memory))], layout: detections[0].layout)
+        let positions = batch.levels.map { model.detector.positionEncoding(height: $0.shape[2], width: $0.shape[3]) }
+        let words = text.features
+        let maskFeatures = model.pixelDecoder(
+            res2: batch.res2, memory: (0..<3).map { memory.memoryMap(level: $0) }, positions: positions,
+            words: words.wordFeatures.unsqueezed(0), textPaddingMask: words.paddingMask,
+            textPosition: Tensor.sinePositionEncoding1D(length: words.tokenCount, numPosFeats: c))
+        let parameters = model.maskHead.parameters(Self.join(detections.map(\.hs)))
+        return model.maskHead.masks(maskFeatures: maskFeatures, parameters: parameters,
+                                    references: Self.join(detections.map(\.references)), imageSize: features[0].inputSize)
+    }
+
+    /// Per-frame slices back into one batch (a copy of the same values, so a window of new frames
+    /// computes exactly as one `forward` on them).
+    static func join(_ parts: [Tensor]) -> Tensor {
+        parts.count == 1 ? parts[0] : Tensor.concat(parts, axis: 0)
+    }
+}
