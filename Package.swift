@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "ReferFormer", "Tokenizer", "Tensor", "VideoIngest", "Transport", "WireProtocol", "ZeroMQ",
+                "ReferFormer", "Tokenizer", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

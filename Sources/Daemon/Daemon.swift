@@ -12,8 +12,8 @@ import ZeroMQ
 /// Lifecycle: `init` builds everything without touching the network; `bind()` binds the mask and
 /// control sockets (and checks the HTTP port), so that configuration mistakes surface before anything
 /// runs; `run()` tells systemd `READY=1`, starts the streams and runs until SIGTERM/SIGINT. Shutdown
-/// is in reverse order: control stops, sources stop, inference drains (the window in flight finishes
-/// or is abandoned after `inferenceGrace`), the HTTP endpoint closes, and the publisher sends each
+/// is in reverse order: the HTTP endpoint closes, control stops, sources stop, inference drains (the
+/// window in flight finishes or is abandoned after `inferenceGrace`), and the publisher sends each
 /// stream's final `stream.stopped` event and flushes.
 public final class Daemon: Sendable {
     public let configuration: DaemonConfiguration
@@ -29,7 +29,7 @@ public final class Daemon: Sendable {
     private let bound = LockedValue<(masks: [String], control: String)?>(nil)
 
     /// How long shutdown waits for the window in flight before abandoning it.
-    public static let inferenceGrace: Duration = .milliseconds(1200)
+    public static let inferenceGrace: Duration = .milliseconds(1000)
 
     public init(configuration: DaemonConfiguration, model: LoadedModel, logger: Logger,
                 notifier: SystemdNotifier = SystemdNotifier()) throws(DaemonError) {
@@ -96,10 +96,10 @@ public final class Daemon: Sendable {
         if bound.get() == nil { try bind() }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: PublisherService(daemon: self), serviceName: "publisher"),
-            .init(service: HTTPService(daemon: self), serviceName: "http"),
             .init(service: InferenceService(daemon: self), serviceName: "inference"),
             .init(service: IngestService(daemon: self), serviceName: "ingest"),
             .init(service: ControlService(daemon: self), serviceName: "control"),
+            .init(service: HTTPService(daemon: self), serviceName: "http"),
         ]
         var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // The 2 s budget: whatever has not finished by then is cancelled.

@@ -1,7 +1,6 @@
 import FlyingFox
 import Foundation
 import ServiceLifecycle
-import WireProtocol
 
 /// `GET /metrics` (Prometheus text format 0.0.4) and `GET /healthz` (JSON) on FlyingFox's HTTP server.
 ///
@@ -16,29 +15,6 @@ struct HTTPEndpoint: Service {
     let deadAfter: Duration
     /// Extra gauges and counters brought up to date before each scrape (publisher, control server).
     let refresh: @Sendable () -> Void
-
-    /// The `/healthz` document and its status code.
-    static func health(_ reports: [StreamHub.StreamReport], deadAfter: Duration) -> (status: Int, body: JSONValue) {
-        var dead: [String] = []
-        let streams: [JSONValue] = reports.map { r in
-            let isDead = r.active && !r.finished && (r.silentFor ?? 0) > deadAfter.seconds
-            if isDead { dead.append(r.id) }
-            var object: [String: JSONValue] = [
-                "id": .string(r.id), "state": .string(r.state), "active": .bool(r.active), "dead": .bool(isDead),
-                "last_frame_age": r.silentFor.map { .double(($0 * 1000).rounded() / 1000) } ?? .null,
-                "frames_processed": .int(r.processed), "frames_dropped": .int(r.dropped),
-            ]
-            if let failure = r.failure { object["failure"] = .string(failure) }
-            return .object(object)
-        }
-        let ok = dead.isEmpty
-        return (ok ? 200 : 503, .object([
-            "status": .string(ok ? "ok" : "dead"),
-            "dead": .array(dead.map { .string($0) }),
-            "dead_after": .double(deadAfter.seconds),
-            "streams": .array(streams),
-        ]))
-    }
 
     func makeServer() throws -> HTTPServer {
         let server: HTTPServer
@@ -60,14 +36,17 @@ struct HTTPEndpoint: Service {
                                 body: Data(metrics.exposition().utf8))
         }
         await server.appendRoute("GET /healthz") { _ in
-            let (status, body) = Self.health(hub.reports(), deadAfter: deadAfter)
+            let (status, body) = Health.report(hub.reports(), deadAfter: deadAfter)
             return HTTPResponse(statusCode: status == 200 ? .ok : .serviceUnavailable,
                                 headers: [.contentType: "application/json"], body: Data(body.jsonBytes()))
         }
-        do {
-            try await cancelWhenGracefulShutdown { try await server.run() }
-        } catch is CancellationError {
-            // Graceful shutdown: the listening socket is closed.
+        // The server runs in a child task; at graceful shutdown its listening socket is closed
+        // (`stop`), which ends `run` (with an error about the closed socket that means nothing here).
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await server.run() }
+            try? await gracefulShutdown()
+            await server.stop(timeout: 0)
+            group.cancelAll()
         }
     }
 }

@@ -14,7 +14,7 @@ public struct LoadedModel: Sendable {
     public let summary: String
 
     /// Where `make install` puts the bundled model (`$REFERSTREAM_MODEL_DIR` overrides): a folder with
-    /// `weights.safetensors`, optionally `config.json`, and `tokenizer/`.
+    /// `weights.safetensors` and `tokenizer/`.
     public static func bundledModelDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let dir = environment["REFERSTREAM_MODEL_DIR"], !dir.isEmpty { return dir }
         let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "referstreamd").resolvingSymlinksInPath()
@@ -48,14 +48,8 @@ public struct LoadedModel: Sendable {
         } catch {
             throw fail("tokenizer", "cannot load the tokenizer from \(tokenizerPath): give a folder with vocab.json and merges.txt (or tokenizer.json)", "\(error)")
         }
-        var configurationFile = configuration.config.map { URL(fileURLWithPath: $0) }
-        if configurationFile == nil {
-            // A config.json next to the weights describes them (the bundled and exported models have one).
-            let sibling = ((weights as NSString).deletingLastPathComponent as NSString).appendingPathComponent("config.json")
-            if configuration.weights == nil || FileManager.default.fileExists(atPath: sibling) {
-                configurationFile = FileManager.default.fileExists(atPath: sibling) ? URL(fileURLWithPath: sibling) : nil
-            }
-        }
+        // Without model.config the architecture is inferred from the weights (strictly checked).
+        let configurationFile = configuration.config.map { URL(fileURLWithPath: $0) }
         if let url = configurationFile, !FileManager.default.isReadableFile(atPath: url.path) {
             throw fail("config", "the model configuration \(url.path) does not exist or cannot be read")
         }

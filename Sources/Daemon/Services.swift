@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 
 // The daemon's long-running units as swift-service-lifecycle services. `Daemon.run` lists them as
-// publisher, http, inference, ingest, control; the group shuts them down in reverse order. Each one's
+// publisher, inference, ingest, control, http; the group shuts them down in reverse order. Each one's
 // blocking work lives on its own threads (sockets, GStreamer, BLAS); `run` only waits for the graceful
 // shutdown and then stops its part.
 

@@ -417,13 +417,13 @@ final class StreamHub: @unchecked Sendable {
     }
 
     func phraseList(stream: String?) throws(WireProtocolError) -> [PhraseInfo] {
-        try condition.withLock { () throws(WireProtocolError) -> [PhraseInfo] in
-            if let stream, records[stream] == nil {
-                throw WireProtocolError(.unknownStream, "no stream '\(stream)'; streams: \(order.joined(separator: ", "))")
-            }
-            return phrases.values.filter { stream == nil || $0.stream == stream }.sorted { $0.order < $1.order }
-                .map { PhraseInfo(id: $0.id, stream: $0.stream, text: $0.text) }
+        condition.lock()
+        defer { condition.unlock() }
+        if let stream, records[stream] == nil {
+            throw WireProtocolError(.unknownStream, "no stream '\(stream)'; streams: \(order.joined(separator: ", "))")
         }
+        return phrases.values.filter { stream == nil || $0.stream == stream }.sorted { $0.order < $1.order }
+            .map { PhraseInfo(id: $0.id, stream: $0.stream, text: $0.text) }
     }
 
     // MARK: Reports

@@ -37,6 +37,7 @@ struct EngineStatistics: Sendable, Equatable {
 /// Not thread-safe, like the tracker it wraps: the inference thread is its only user.
 final class StreamEngine {
     private let tracker: StreamTracker
+    private var frameSize: (width: Int, height: Int)?
 
     /// - Parameters:
     ///   - window: frames per window and frames emitted per window.
@@ -61,9 +62,15 @@ final class StreamEngine {
     /// Adds a frame (tightly packed RGB); returns the masks of the frames this completes, in frame order
     /// then phrase order.
     /// - Parameter index: a running count of the frames given to this engine (0, 1, 2, …).
+    /// A frame of another size than the previous ones (a camera that reconnected in another mode) ends
+    /// the window: the frames waiting in it are flushed first, their masks returned with this frame's.
     func push(pixels: [UInt8], width: Int, height: Int, index: Int) throws(DaemonError) -> [EngineMask] {
         do {
-            return try tracker.push(StreamFrame(pixels: pixels, width: width, height: height, index: index)).map(Self.convert)
+            var masks: [TrackedMask] = []
+            if let size = frameSize, size != (width, height) { masks = try tracker.flush() }
+            frameSize = (width, height)
+            masks += try tracker.push(StreamFrame(pixels: pixels, width: width, height: height, index: index))
+            return masks.map(Self.convert)
         } catch {
             throw Self.wrap(error, "inference failed on frame \(index)")
         }

@@ -342,7 +342,9 @@ struct SourceBuilder {
         default:  // custom
             input = .custom(.init(description: try required("pipeline"), live: try bool("live") ?? true))
         }
-        let configuration = SourceConfiguration(input)
+        // Frames at the decoded size: the engine resizes them exactly as the official pre-processing
+        // does (Pillow's filter), and masks come out at the camera's resolution, aligned with its image.
+        let configuration = SourceConfiguration(input, output: .original)
         do {
             _ = try configuration.pipelineDescription()
         } catch {
