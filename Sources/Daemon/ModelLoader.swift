@@ -53,7 +53,6 @@ public struct LoadedModel: Sendable {
         if let url = configurationFile, !FileManager.default.isReadableFile(atPath: url.path) {
             throw fail("config", "the model configuration \(url.path) does not exist or cannot be read")
         }
-        BLAS.restartWithFastestKernelIfNeeded()
         BLAS.setThreadCount(configuration.threads)
         Parallel.threadCount = max(1, configuration.threads)
         let start = ContinuousClock.now
@@ -73,6 +72,12 @@ public struct LoadedModel: Sendable {
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         return LoadedModel(model: model, tokenizer: tokenizer, weightsPath: weights, tokenizerPath: tokenizerPath, summary: summary)
     }
+
+    /// Re-executes the process with the fastest OpenBLAS kernel when OpenBLAS chose a generic one (see
+    /// `BLAS.restartWithFastestKernelIfNeeded`); call it first thing in `main`, before anything starts.
+    /// - Returns: the kernel in use.
+    @discardableResult
+    public static func chooseBLASKernel() -> String { BLAS.restartWithFastestKernelIfNeeded() }
 
     /// Why `text` cannot be a phrase for this model (too long, empty, unknown ids), nil when it can.
     public func rejection(of text: String) -> String? {

@@ -47,6 +47,7 @@ struct ReferStreamDaemon: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LoadedModel.chooseBLASKernel()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let logger = Logger(label: "referstreamd") { StderrLogHandler(label: $0, level: level) }
         let path = checkConfig ?? config ?? ""
