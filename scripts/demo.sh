@@ -17,8 +17,8 @@ say() { printf '\033[1mdemo:\033[0m %s\n' "$*"; }
 cd "$here"
 
 say "building referstreamd and referstream (release)…"
-"$swift" build -c release --product referstreamd >/dev/null
-"$swift" build -c release --product referstream >/dev/null
+"$swift" build -c release --static-swift-stdlib --product referstreamd >/dev/null
+"$swift" build -c release --static-swift-stdlib --product referstream >/dev/null
 bin="$("$swift" build -c release --show-bin-path)"
 
 rm -rf "$out"; mkdir -p "$out/masks" "$out/frames" "$out/overlay"

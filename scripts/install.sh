@@ -14,9 +14,9 @@ say() { printf 'install: %s\n' "$*"; }
 
 cd "$here"
 say "building referstreamd and referstream (release, static Swift standard library)"
-"$swift" build -c release --scratch-path .build-static --static-swift-stdlib --product referstreamd
-"$swift" build -c release --scratch-path .build-static --static-swift-stdlib --product referstream
-bin="$("$swift" build -c release --scratch-path .build-static --show-bin-path)"
+"$swift" build -c release --static-swift-stdlib --product referstreamd
+"$swift" build -c release --static-swift-stdlib --product referstream
+bin="$("$swift" build -c release --show-bin-path)"
 
 install -d "$root/bin" "$root/share/referstream/pipelines" "$root/share/referstream/model" \
   "$root/share/doc/referstream" "$root/lib/systemd/system" "$destdir/etc/referstream"

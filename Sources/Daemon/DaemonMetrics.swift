@@ -100,6 +100,18 @@ final class DaemonMetrics: Sendable {
         if delta > 0 { counter(name, labels).increment(by: delta) }
     }
 
+    /// Creates a stream's series at 0, so that a scrape shows them before the first frame.
+    func declare(stream: String) {
+        let labels = ["stream": stream]
+        for name in ["referstream_frames_received_total", "referstream_frames_processed_total", "referstream_reconnects_total",
+                     "referstream_windows_total", "referstream_masks_offered_total"] {
+            _ = counter(name, labels)
+        }
+        for place in ["source", "queue"] { _ = counter("referstream_frames_dropped_total", ["stream": stream, "where": place]) }
+        _ = timer("referstream_frame_age_seconds", labels)
+        _ = timer("referstream_inference_push_seconds", labels)
+    }
+
     /// Sets `referstream_stream_state{stream, state}` to 1 for `state` and 0 for the others.
     func setState(_ state: String, stream: String) {
         for s in Self.states { gauge("referstream_stream_state", ["stream": stream, "state": s]).record(s == state ? 1 : 0) }

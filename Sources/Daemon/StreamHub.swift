@@ -115,6 +115,7 @@ final class StreamHub: @unchecked Sendable {
             }
             metrics.setState("stopped", stream: stream.id)
             metrics.gauge("referstream_phrases", ["stream": stream.id]).record(stream.phrases.count)
+            metrics.declare(stream: stream.id)
         }
     }
 

@@ -25,6 +25,15 @@ struct ProxyCommand: ParsableCommand {
     }
 
     func run() throws {
+        // SIGTERM and SIGINT end the forwarder at once (there is nothing to flush), also when the parent
+        // started it with them ignored or blocked (both are inherited; libdispatch blocks them).
+        var set = sigset_t()
+        sigemptyset(&set)
+        for number in [SIGTERM, SIGINT] {
+            signal(number) { _ in _exit(0) }
+            sigaddset(&set, number)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         do {
             let context = try Context()
             let frontend = try Socket(context, .xsub)

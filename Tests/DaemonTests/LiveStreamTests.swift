@@ -78,12 +78,12 @@ struct LiveStreamTests {
         #expect(first.types["referstream_stream_state"] == "gauge")
         #expect(first["referstream_phrases{stream=clip}"] == 1)
 
-        // Poll until the clip is done and the RTSP stream has been silent past dead_after (3 s).
+        // Poll until every frame of the clip was published and the RTSP stream has been silent past dead_after (3 s).
         var last = first
         let deadline = Date(timeIntervalSinceNow: 180)
         while Date() < deadline {
             last = try Scrape(python: python, address: address)
-            if last["referstream_frames_processed_total{stream=clip}"] == Double(frames), last.healthStatus == 503 { break }
+            if last["referstream_frame_age_seconds_count{stream=clip}"] == Double(frames), last.healthStatus == 503 { break }
             Thread.sleep(forTimeInterval: 0.5)
         }
         #expect(last["referstream_frames_processed_total{stream=clip}"] == Double(frames))
