@@ -21,7 +21,10 @@ apt_packages=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 python3-venv
   systemd
+  libcurl4-openssl-dev
 )
+# systemd: systemd-analyze, which the tests run on the units. libcurl4-openssl-dev: `make install` links
+# the static Swift standard library, whose Foundation networking part needs -lcurl.
 python_packages=(pyzmq pycocotools numpy safetensors prometheus-client)
 
 say() { printf 'install-deps: %s\n' "$*"; }

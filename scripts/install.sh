@@ -9,6 +9,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="${1:-/usr/local}"
 destdir="${2:-}"
 root="$destdir$prefix"
+# The configuration goes to /etc for the system prefixes, else under the prefix (a private install).
+case "$prefix" in /usr|/usr/local) sysconf=/etc ;; *) sysconf="$prefix/etc" ;; esac
 swift="${SWIFT:-swift}"
 say() { printf 'install: %s\n' "$*"; }
 
@@ -19,14 +21,14 @@ say "building referstreamd and referstream (release, static Swift standard libra
 bin="$("$swift" build -c release --show-bin-path)"
 
 install -d "$root/bin" "$root/share/referstream/pipelines" "$root/share/referstream/model" \
-  "$root/share/doc/referstream" "$root/lib/systemd/system" "$destdir/etc/referstream"
+  "$root/share/doc/referstream" "$root/lib/systemd/system" "$destdir$sysconf/referstream"
 install -m 0755 "$bin/referstreamd" "$bin/referstream" "$root/bin/"
 install -m 0644 pipelines/*.pipeline "$root/share/referstream/pipelines/"
 install -m 0644 README.md docs/protocol.md "$root/share/doc/referstream/"
 install -m 0644 config/referstreamd.yaml "$root/share/doc/referstream/referstreamd.example.yaml"
 # The configuration is the administrator's: never overwritten.
-if [ ! -e "$destdir/etc/referstream/referstreamd.yaml" ]; then
-  install -m 0644 config/referstreamd.yaml "$destdir/etc/referstream/referstreamd.yaml"
+if [ ! -e "$destdir$sysconf/referstream/referstreamd.yaml" ]; then
+  install -m 0644 config/referstreamd.yaml "$destdir$sysconf/referstream/referstreamd.yaml"
 fi
 
 # The bundled model: the trained demo model when it exists, else the tiny golden weights (random,
@@ -51,10 +53,10 @@ kernel=""
 if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo; then kernel=SkylakeX
 elif grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then kernel=Haswell; fi
 for unit in referstreamd.service referstreamd@.service; do
-  sed -e "s#/usr/local/#$prefix/#g" \
+  sed -e "s#/usr/local/#$prefix/#g" -e "s#/etc/referstream/#$sysconf/referstream/#g" \
       -e "s#^Environment=OPENBLAS_CORETYPE=.*#${kernel:+Environment=OPENBLAS_CORETYPE=$kernel}#" \
       "systemd/$unit" > "$root/lib/systemd/system/$unit"
   chmod 0644 "$root/lib/systemd/system/$unit"
 done
-say "installed under $root (units in $root/lib/systemd/system; configuration /etc/referstream/referstreamd.yaml)"
+say "installed under $root (units in $root/lib/systemd/system; configuration $sysconf/referstream/referstreamd.yaml)"
 say "start with: systemctl daemon-reload && systemctl enable --now referstreamd"

@@ -70,3 +70,45 @@ struct SystemdNotifierTests {
         #expect(notifier.isEnabled && !notifier.watchdog())
     }
 }
+
+@Suite("referstreamd under a simulated systemd (NOTIFY_SOCKET, WATCHDOG_USEC)",
+       .enabled(if: DaemonTestSupport.haveExecutables, "needs the built referstreamd"))
+struct DaemonNotifyTests {
+    @Test("READY=1 once the sockets answer, STATUS lines, WATCHDOG=1 keep-alives from the inference loop, STOPPING=1 on SIGTERM")
+    func lifecycle() throws {
+        let socket = try NotifySocket(abstract: true)
+        let directory = try DaemonTestSupport.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let control = try DaemonTestSupport.freePort()
+        let path = directory.appendingPathComponent("d.yaml").path
+        try DaemonTestSupport.configuration(streams: """
+              - id: pattern
+                source: test
+                params: {pattern: ball, live: true, width: 64, height: 48, framerate: 5}
+            """, masks: try DaemonTestSupport.freePort(), control: control, http: nil).write(toFile: path, atomically: true, encoding: .utf8)
+        let daemon = try ChildProcess("referstreamd", executable: DaemonTestSupport.daemonPath, arguments: ["--config", path],
+                                      environment: ["NOTIFY_SOCKET": socket.path, "WATCHDOG_USEC": "1000000"])
+        var messages: [String] = []
+        let deadline = Date(timeIntervalSinceNow: 120)  // loading the model comes first
+        while Date() < deadline, daemon.process.isRunning, messages.last?.hasPrefix("READY=1") != true {
+            if let message = socket.receive() { messages.append(message) }
+        }
+        let ready = try #require(messages.last, "no READY=1; stderr: \(daemon.stderr)")
+        #expect(ready.hasPrefix("READY=1\nSTATUS=model loaded") && ready.contains("MAINPID=\(daemon.process.processIdentifier)"), "\(ready)")
+        // The control socket answers as soon as READY=1 was sent.
+        let status = try DaemonTestSupport.run(DaemonTestSupport.cliPath, ["status", "--control", "tcp://127.0.0.1:\(control)", "--timeout", "2"])
+        #expect(status.status == 0, "status right after READY=1: \(status.stderr)")
+        var keepAlives = 0
+        while keepAlives < 3, let message = socket.receive() {
+            if message == "WATCHDOG=1" { keepAlives += 1 }
+        }
+        #expect(keepAlives == 3, "watchdog keep-alives: \(keepAlives)")
+        daemon.signal(SIGTERM)
+        var stopping: String?
+        while stopping == nil, let message = socket.receive() {
+            if message.hasPrefix("STOPPING=1") { stopping = message }
+        }
+        #expect(stopping != nil)
+        #expect(daemon.waitForExit(timeout: 20) == 0)
+    }
+}
