@@ -203,7 +203,12 @@ streams:
     print("  frames dropped (model behind): %d; publish drops: %d; sequence gaps at the reading subscriber: %d" % (
         samples[-1]["dropped"], samples[-1]["publish_dropped"], gaps))
     print("  RTSP returns: %d; masks resumed after: %s s (target ≤ 5 s)" % (len(returns), ", ".join("%.2f" % r for r in resumes)))
-    ok = spread <= 6 and max(fds) - min(fds) <= 4 and all(r <= 5 for r in resumes) and daemon.returncode == 0
+    # Open files go up and down with the RTSP connection (a pipeline's sockets); growth is what matters:
+    # the most open at once in the second half of the run against the first half.
+    half = len(fds) // 2
+    fd_growth = max(fds[half:]) - max(fds[:half]) if half else 0
+    print("  open-fd growth (max of second half - max of first half): %d" % fd_growth)
+    ok = spread <= 6 and fd_growth <= 2 and all(r <= 5 for r in resumes) and daemon.returncode == 0
     print("  verdict: %s" % ("OK" if ok else "TARGET MISSED"))
     return 0 if ok else 1
 

@@ -6,7 +6,10 @@ enum Health {
     static func report(_ reports: [StreamHub.StreamReport], deadAfter: Duration) -> (status: Int, body: JSONValue) {
         var dead: [String] = []
         let streams: [JSONValue] = reports.map { r in
-            let isDead = r.active && !r.finished && (r.silentFor ?? 0) > deadAfter.seconds
+            // A stream at its end (a file) is done, not dead; one that failed, or a running one without
+            // frames (a camera that is gone), is dead once silent for longer than the threshold.
+            let silent = (r.silentFor ?? 0) > deadAfter.seconds
+            let isDead = r.active && silent && (!r.finished || r.failure != nil)
             if isDead { dead.append(r.id) }
             var object: [String: JSONValue] = [
                 "id": .string(r.id), "state": .string(r.state), "active": .bool(r.active), "dead": .bool(isDead),

@@ -146,6 +146,8 @@ final class InferenceLoop: @unchecked Sendable {
                 state.frames[index] = FrameInfo(index: frame.index, pts: frame.presentationTime, captureTime: frame.captureTime,
                                                 receivedAt: frame.receivedAt, width: frame.width, height: frame.height)
                 masks = try state.engine.push(pixels: frame.pixels, width: frame.width, height: frame.height, index: index)
+            case .flush:
+                masks = try state.engine.flush()
             case .end(let failure):
                 masks = try state.engine.flush()
                 if let failure { log.info("flushing after the source failed: \(failure)") }
@@ -196,6 +198,9 @@ final class InferenceLoop: @unchecked Sendable {
             if agedFrames.insert(m.frameIndex).inserted {
                 let age = ContinuousClock.now - info.receivedAt
                 metrics.timer("referstream_frame_age_seconds", ["stream": stream]).recordNanoseconds(age.nanoseconds)
+                if logger.logLevel <= .debug {
+                    logger.with(stream: stream, frame: info.index).debug("masks published, frame age \(age)")
+                }
             }
             let key = stream + "/" + m.phraseID
             if presence[key] != m.present {

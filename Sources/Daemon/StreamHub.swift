@@ -55,6 +55,9 @@ final class StreamHub: @unchecked Sendable {
 
     enum Item: Sendable {
         case frame(VideoFrame)
+        /// The source stalled: publish the frames waiting in a partial window now rather than when
+        /// frames come back (their age would grow with the outage).
+        case flush
         /// The input ended: nil at end-of-stream, else why it failed.
         case end(failure: String?)
     }
@@ -318,6 +321,10 @@ final class StreamHub: @unchecked Sendable {
             // A stop() of an old run reports `stopped`; the record already says so.
             record.state = event.name
             if case .live = event { record.lastFrameAt = .now }
+            if case .stalled = event, record.active, !record.queue.contains(where: { if case .flush = $0 { true } else { false } }) {
+                record.queue.append(.flush)
+                condition.broadcast()
+            }
             return true
         }
         guard current else { return }

@@ -76,7 +76,8 @@ final class StreamEngine {
         }
     }
 
-    /// Runs the last partial window (end of stream) and returns the frames not emitted yet.
+    /// Runs the last partial window (end of stream, or a stalled source) and returns the frames not
+    /// emitted yet; the phrases stay, the next frame starts a new window.
     func flush() throws(DaemonError) -> [EngineMask] {
         do { return try tracker.flush().map(Self.convert) } catch { throw Self.wrap(error, "inference failed at the end of the stream") }
     }
