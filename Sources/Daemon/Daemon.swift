@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import ServiceLifecycle
 import Transport
@@ -26,7 +27,7 @@ public final class Daemon: Sendable {
     let hub: StreamHub
     let control: ControlServer
     let inference: InferenceLoop
-    private let bound = LockedValue<(masks: [String], control: String)?>(nil)
+    private let bound = Mutex<(masks: [String], control: String)?>(nil)
 
     /// How long shutdown waits for the window in flight before abandoning it.
     public static let inferenceGrace: Duration = .milliseconds(1000)
@@ -43,17 +44,19 @@ public final class Daemon: Sendable {
             throw DaemonError(.runtime, "cannot create the ZeroMQ context", underlying: "\(error)")
         }
         let t = configuration.transport
-        let hubBox = LockedValue<StreamHub?>(nil)
+        // The status callback is made before the hub it reports on (the hub needs the publisher).
+        let hubBox = HubSlot()
         publisher = MaskPublisher(
             context: context,
             configuration: .init(endpoints: t.masks, encoding: t.encoding, sendHighWaterMark: Int32(t.sendHighWaterMark),
                                  allowNonLocalEndpoints: t.allowRemote),
             statusDetails: {
-                guard let hub = hubBox.get() else { return .null }
+                guard let hub = hubBox.hub.withLock({ $0 }) else { return .null }
                 return .object(["streams": .array(hub.reports().map(DaemonController.report))])
             })
-        hub = StreamHub(streams: configuration.streams, publisher: publisher, metrics: metrics, logger: logger)
-        hubBox.set(hub)
+        let hub = StreamHub(streams: configuration.streams, publisher: publisher, metrics: metrics, logger: logger)
+        self.hub = hub
+        hubBox.hub.withLock { $0 = hub }
         let limits = ControlLimits(phraseValidator: { [model] text in model.rejection(of: text) })
         do {
             control = try ControlServer(
@@ -87,13 +90,13 @@ public final class Daemon: Sendable {
             throw DaemonError(.bind, "\(error.message); is another referstreamd running? choose another endpoint", key: "transport.control",
                               line: t.lines["control"], file: configuration.file)
         }
-        bound.set((masks, control))
+        bound.withLock { $0 = (masks, control) }
         return (masks, control)
     }
 
     /// Runs until SIGTERM or SIGINT (graceful, at most about 2 s) or until the task is cancelled.
     public func run() async throws {
-        if bound.get() == nil { try bind() }
+        if bound.withLock({ $0 }) == nil { try bind() }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: PublisherService(daemon: self), serviceName: "publisher"),
             .init(service: InferenceService(daemon: self), serviceName: "inference"),
@@ -106,7 +109,7 @@ public final class Daemon: Sendable {
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(1900)
         groupConfiguration.maximumCancellationDuration = .milliseconds(300)
         let group = ServiceGroup(configuration: groupConfiguration)
-        let (masks, control) = bound.get() ?? ([], "")
+        let (masks, control) = bound.withLock({ $0 }) ?? ([], "")
         logger.info("ready: masks on \(masks.joined(separator: ", ")), control on \(control)\(configuration.metrics.listen.map { ", HTTP on \($0)" } ?? ""); \(configuration.streams.count) streams; \(model.summary)")
         notifier.ready(status: "model loaded; masks on \(masks.joined(separator: ", ")); control on \(control)")
         try await group.run()
@@ -123,12 +126,8 @@ public final class Daemon: Sendable {
     }
 }
 
-/// A value behind a lock.
-final class LockedValue<Value: Sendable>: Sendable {
-    private let lock = NSLock()
-    // Safety: only accessed with `lock` held.
-    nonisolated(unsafe) private var value: Value
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+/// Lets the publisher's status callback find the hub made after it (a cycle publisher → hub →
+/// publisher that lives as long as the daemon, which lives as long as the process).
+final class HubSlot: Sendable {
+    let hub = Mutex<StreamHub?>(nil)
 }

@@ -15,10 +15,10 @@ final class DaemonMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
     private let lock = NSLock()
     // Safety: only accessed with `lock` held.
-    nonisolated(unsafe) private var counters: [String: CoreMetrics.Counter] = [:]
-    nonisolated(unsafe) private var floatingCounters: [String: CoreMetrics.FloatingPointCounter] = [:]
-    nonisolated(unsafe) private var gauges: [String: CoreMetrics.Gauge] = [:]
-    nonisolated(unsafe) private var timers: [String: CoreMetrics.Timer] = [:]
+    nonisolated(unsafe) private(set) var counters: [String: CoreMetrics.Counter] = [:]
+    nonisolated(unsafe) private(set) var floatingCounters: [String: CoreMetrics.FloatingPointCounter] = [:]
+    nonisolated(unsafe) private(set) var gauges: [String: CoreMetrics.Gauge] = [:]
+    nonisolated(unsafe) private(set) var timers: [String: CoreMetrics.Timer] = [:]
     nonisolated(unsafe) private var lastTotals: [String: Int64] = [:]
 
     /// Stream states reported by `referstream_stream_state`.
@@ -46,47 +46,35 @@ final class DaemonMetrics: Sendable {
         labels.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    func counter(_ name: String, _ labels: [String: String]) -> CoreMetrics.Counter {
+    /// The handle for `name{labels}`, made once by `make` and kept in `table`.
+    private func cached<Handle>(_ table: ReferenceWritableKeyPath<DaemonMetrics, [String: Handle]>, _ name: String,
+                                _ labels: [String: String], _ make: (String, [(String, String)]) -> Handle) -> Handle {
         let key = Self.key(name, labels)
         return lock.withLock {
-            if let c = counters[key] { return c }
-            let c = CoreMetrics.Counter(label: name, dimensions: Self.dimensions(labels), factory: factory)
-            counters[key] = c
-            return c
+            if let handle = self[keyPath: table][key] { return handle }
+            let handle = make(name, Self.dimensions(labels))
+            self[keyPath: table][key] = handle
+            return handle
         }
+    }
+
+    func counter(_ name: String, _ labels: [String: String]) -> CoreMetrics.Counter {
+        cached(\.counters, name, labels) { CoreMetrics.Counter(label: $0, dimensions: $1, factory: factory) }
     }
 
     func gauge(_ name: String, _ labels: [String: String]) -> CoreMetrics.Gauge {
-        let key = Self.key(name, labels)
-        return lock.withLock {
-            if let g = gauges[key] { return g }
-            let g = CoreMetrics.Gauge(label: name, dimensions: Self.dimensions(labels), factory: factory)
-            gauges[key] = g
-            return g
-        }
+        cached(\.gauges, name, labels) { CoreMetrics.Gauge(label: $0, dimensions: $1, factory: factory) }
     }
 
     func timer(_ name: String, _ labels: [String: String]) -> CoreMetrics.Timer {
-        let key = Self.key(name, labels)
-        return lock.withLock {
-            if let t = timers[key] { return t }
-            let t = CoreMetrics.Timer(label: name, dimensions: Self.dimensions(labels), factory: factory)
-            timers[key] = t
-            return t
-        }
+        cached(\.timers, name, labels) { CoreMetrics.Timer(label: $0, dimensions: $1, factory: factory) }
     }
 
     /// Adds `seconds` to a floating-point counter (inference time per stage).
     func add(seconds: Double, to name: String, _ labels: [String: String]) {
         guard seconds > 0 else { return }
-        let key = Self.key(name, labels)
-        let c = lock.withLock {
-            if let c = floatingCounters[key] { return c }
-            let c = CoreMetrics.FloatingPointCounter(label: name, dimensions: Self.dimensions(labels), factory: factory)
-            floatingCounters[key] = c
-            return c
-        }
-        c.increment(by: seconds)
+        cached(\.floatingCounters, name, labels) { CoreMetrics.FloatingPointCounter(label: $0, dimensions: $1, factory: factory) }
+            .increment(by: seconds)
     }
 
     /// Increments a counter by how much `total` (a running total kept elsewhere) grew since last time.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZeroMQ
 
 /// Paths, generated inputs and child processes for the daemon tests: the built `referstreamd` and
 /// `referstream` executables (next to this test bundle), the tiny golden model, the Python that runs
@@ -61,23 +62,17 @@ enum DaemonTestSupport {
         if result.status != 0 { throw TestFailure("gst-launch-1.0 could not write \(path): \(result.stderr)") }
     }
 
-    /// A free TCP port on 127.0.0.1 (bound to port 0 and released).
+    /// A free TCP port on 127.0.0.1: libzmq binds `tcp://127.0.0.1:*` and the socket and its context
+    /// are released before this returns (the context's termination waits for the listener to close).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw TestFailure("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        let endpoint: String = try {
+            let context = try Context()
+            let socket = try Socket(context, .pub)
+            try socket.bind("tcp://127.0.0.1:*")
+            return try socket.lastEndpoint()
+        }()
+        guard let port = endpoint.split(separator: ":").last.flatMap({ Int($0) }) else { throw TestFailure("no port in \(endpoint)") }
+        return port
     }
 
     /// Runs a program to completion and returns its status and output.
