@@ -71,7 +71,7 @@ class Watcher(threading.Thread):
         self.sock.setsockopt(zmq.SUBSCRIBE, b"masks/")
         self.sock.connect(endpoint)
         self.lock = threading.Lock()
-        self.ages, self.arrivals, self.gaps, self.last_seq = [], {}, 0, {}
+        self.ages, self.arrivals, self.gaps, self.last_seq, self.worst = [], {}, 0, {}, []
 
     def run(self):
         while True:
@@ -80,6 +80,8 @@ class Watcher(threading.Thread):
             now = time.time()
             with self.lock:
                 self.ages.append(h["publish_time"] - h["capture_time"])
+                self.worst.append((h["publish_time"] - h["capture_time"], h["stream"], h["frame"], now))
+                self.worst = sorted(self.worst, reverse=True)[:5]
                 self.arrivals.setdefault(h["stream"], []).append(now)
                 key = topic
                 if key in self.last_seq and h["seq"] != self.last_seq[key] + 1:
@@ -126,7 +128,10 @@ streams:
     stalled.setsockopt(zmq.SUBSCRIBE, b"")
     stalled.connect(f"tcp://127.0.0.1:{masks}")
     log = open(os.path.join(work, "referstreamd.log"), "w")
-    daemon = subprocess.Popen([os.path.join(args.bin, "referstreamd"), "--config", config], stderr=log)
+    # As the systemd units run it: few malloc arenas, so memory freed by one GStreamer thread is reused
+    # by the next pipeline's threads instead of growing RSS with every reconnection.
+    environment = dict(os.environ, MALLOC_ARENA_MAX=os.environ.get("MALLOC_ARENA_MAX", "2"))
+    daemon = subprocess.Popen([os.path.join(args.bin, "referstreamd"), "--config", config], stderr=log, env=environment)
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
@@ -200,6 +205,9 @@ streams:
     print("  RSS after warm-up: %d..%d kB, spread %.1f %% of %d kB (target ±3 %%)" % (min(rss), max(rss), spread, base))
     print("  open fds after warm-up: %d..%d" % (min(fds), max(fds)))
     print("  frame age at publish: p50 %.3f s, p99 %.3f s, max %.3f s (%d masks)" % (pct(50), pct(99), ages[-1] if ages else float("nan"), len(ages)))
+    with watcher.lock:
+        print("  oldest masks (age s, stream, frame, at s): %s" % ", ".join(
+            "(%.2f, %s, %d, %.0f)" % (a, st, fr, t - start) for a, st, fr, t in watcher.worst))
     print("  frames dropped (model behind): %d; publish drops: %d; sequence gaps at the reading subscriber: %d" % (
         samples[-1]["dropped"], samples[-1]["publish_dropped"], gaps))
     print("  RTSP returns: %d; masks resumed after: %s s (target ≤ 5 s)" % (len(returns), ", ".join("%.2f" % r for r in resumes)))

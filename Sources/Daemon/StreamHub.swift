@@ -220,6 +220,8 @@ final class StreamHub: @unchecked Sendable {
 
     /// The ingest thread of one stream run: frames from the source into the stream's queue.
     private func ingest(source: VideoSource, stream: String, generation: Int) {
+        // Whether the frames given since the last flush may still wait in a partial window.
+        var unflushed = false
         while true {
             let next: VideoSource.Next
             do {
@@ -231,8 +233,17 @@ final class StreamHub: @unchecked Sendable {
             switch next {
             case .frame(let frame):
                 if !offer(.frame(frame), stream: stream, generation: generation) { return }
+                unflushed = true
             case .timedOut:
-                if condition.withLock({ records[stream]?.generation != generation }) { return }
+                let (current, live) = condition.withLock { (records[stream]?.generation == generation, records[stream]?.state == "live") }
+                if !current { return }
+                // The source stalled or is reconnecting and its last frames came through: publish the
+                // partial window now rather than after the outage (frame age would grow with it). Done
+                // here, after the queues drained, not on the `stalled` event, which can overtake them.
+                if unflushed && !live {
+                    if !offer(.flush, stream: stream, generation: generation) { return }
+                    unflushed = false
+                }
             case .endOfStream:
                 _ = offer(.end(failure: nil), stream: stream, generation: generation)
                 return
@@ -250,6 +261,7 @@ final class StreamHub: @unchecked Sendable {
         while true {
             guard record.generation == generation, record.active, !stopping else { return false }
             if case .end = item { break }
+            if case .flush = item { break }
             record.lastFrameAt = .now
             if live {
                 let frames = record.queue.filter { if case .frame = $0 { true } else { false } }.count
@@ -321,10 +333,6 @@ final class StreamHub: @unchecked Sendable {
             // A stop() of an old run reports `stopped`; the record already says so.
             record.state = event.name
             if case .live = event { record.lastFrameAt = .now }
-            if case .stalled = event, record.active, !record.queue.contains(where: { if case .flush = $0 { true } else { false } }) {
-                record.queue.append(.flush)
-                condition.broadcast()
-            }
             return true
         }
         guard current else { return }
