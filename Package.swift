@@ -82,7 +82,7 @@ let package = Package(
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", "Checkpoint", "ReferFormer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "Checkpoint", "ReferFormer", "Tokenizer", "Tracking", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
         .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),

@@ -41,6 +41,12 @@ public struct SafeTensors: Sendable {
         guard fileSize >= 8 else {
             throw CheckpointError(.truncated, file: file, "file of \(fileSize) bytes is too short for the 8-byte header length")
         }
+        let head = whole.withUnsafeBytes { Array($0.prefix(64)) }
+        if CheckpointFormat(head: head, fileSize: fileSize) != .safetensors {
+            // No safetensors header (8-byte length, then `{`): say what the file is instead of decoding
+            // its first bytes as an absurd header length.
+            throw CheckpointError(.unrecognizedFormat, file: file, CheckpointFormat.notACheckpoint(head: head))
+        }
         let declared = whole.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard declared <= UInt64(Self.maxHeaderLength) else {
             throw header("header length \(declared) exceeds the limit of \(Self.maxHeaderLength) bytes")

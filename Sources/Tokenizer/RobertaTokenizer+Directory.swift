@@ -8,8 +8,7 @@ extension RobertaTokenizer {
     public init(directory url: URL) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw TokenizerError(.fileUnreadable, "the tokenizer \(url.path) does not exist: give a folder with roberta-base's vocab.json and merges.txt (or tokenizer.json), or a tokenizer.json file",
-                                 file: url.path)
+            throw TokenizerError(.fileUnreadable, "the tokenizer \(url.path) does not exist: give a folder with roberta-base's vocab.json and merges.txt (or tokenizer.json), or a tokenizer.json file")
         }
         guard isDirectory.boolValue else {
             try self.init(tokenizerJSON: url)
@@ -23,8 +22,7 @@ extension RobertaTokenizer {
         } else if exists(json) {
             try self.init(tokenizerJSON: json)
         } else {
-            throw TokenizerError(.fileUnreadable, "the folder \(url.path) has neither vocab.json + merges.txt nor tokenizer.json (roberta-base's tokenizer files)",
-                                 file: url.path)
+            throw TokenizerError(.fileUnreadable, "the folder \(url.path) has neither vocab.json + merges.txt nor tokenizer.json (roberta-base's tokenizer files)")
         }
     }
 }

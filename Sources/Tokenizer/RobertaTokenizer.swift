@@ -371,6 +371,10 @@ public struct RobertaTokenizer: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// One more than the highest id the tokenizer can produce (50 265 for roberta-base): the rows a
+    /// text encoder's word embedding needs.
+    public var idCount: Int { Int((tokensByID.keys.max() ?? -1) + 1) }
+
     /// The vocabulary spelling (byte-level alphabet, e.g. `Ġdog`) of an id, or `nil` if unknown.
     public func token(for id: Int32) -> String? { tokensByID[id] }
 

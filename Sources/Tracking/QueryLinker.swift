@@ -26,6 +26,8 @@ struct LinkState {
     var query: Int?
     /// The chosen query's box on the newest frame of the last window.
     var lastBox: NormalizedBox?
+    /// The box centre's motion per frame over the last two emitted frames (cx, cy).
+    var velocity: (dx: Float, dy: Float) = (0, 0)
     /// The chosen query's mask (logit > 0) on each frame the next window shares, by frame sequence.
     var sharedMasks: [Int: [UInt8]] = [:]
     /// Consecutive emitted frames whose score was under the presence threshold.
@@ -106,15 +108,22 @@ struct WindowOutputs {
 /// - A continuing query is kept unless another query's window score beats it by more than
 ///   `switchMargin` (hysteresis); switching to a query that does not overlap the track starts a new
 ///   track id.
-/// - When no query continues the track (the object left or is hidden), the best query is taken; it
-///   starts a new track id only if its window score reaches the presence threshold (a different
-///   object is there), otherwise the track keeps its id and goes absent as its scores stay low.
+/// - When no query continues the track (the object left or is hidden): if the best query's window
+///   score reaches the presence threshold a different object is there and it starts a new track id;
+///   otherwise the track stays on its query, keeps its id and goes absent as its score stays low. An absent track keeps its query until one scores as present again: that one re-acquires
+///   the object under the same id (the engine cannot tell a returning object from another one).
+/// - Box comparisons use the track's last box moved on at its last velocity, so two similar objects
+///   crossing between windows that share no frame are told apart by their motion.
 struct QueryLinker {
     let configuration: TrackingConfiguration
 
     func choose(window: WindowOutputs, state: LinkState) -> (query: Int, newTrack: Bool) {
         let best = window.best
-        guard state.trackID != nil, !state.absent else { return (best, state.trackID == nil) }
+        guard let previous = state.query, state.trackID != nil else { return (best, true) }
+        if state.absent {
+            // Re-acquired when a query scores as present again; until then the track stays where it was.
+            return (window.scores[best] >= configuration.presenceThreshold || previous >= window.queryCount ? best : previous, false)
+        }
         let scores = window.scores
         let q = window.queryCount
         var affinity = [Float](repeating: 0, count: q)
@@ -128,13 +137,16 @@ struct QueryLinker {
                     sum + window.maskIoU(state.sharedMasks[window.sequences[t]]!, frame: t, query: query)  // filtered above
                 } / Float(shared.count)
             }
-        } else if let last = state.lastBox {
-            // The first frame this window has that the last one did not.
+        } else if var predicted = state.lastBox {
+            // The track's box moved on at its last velocity, against each query's box on the first frame
+            // this window has that the last one did not (the frame right after the track's last box).
+            predicted.cx += state.velocity.dx
+            predicted.cy += state.velocity.dy
             let t = min(window.sequences.indices.filter { state.sharedMasks[window.sequences[$0]] != nil }.count, window.frameCount - 1)
             for query in 0..<q {
                 let box = window.box(t, query: query)
-                affinity[query] = last.iou(box)
-                distance[query] = last.centreDistance(box)
+                affinity[query] = predicted.iou(box)
+                distance[query] = predicted.centreDistance(box)
             }
         } else {
             return (best, false)
@@ -153,6 +165,9 @@ struct QueryLinker {
             }
             return (follower, false)
         }
-        return (best, scores[best] >= configuration.presenceThreshold)
+        // Nothing continues the track: a present object elsewhere starts a new track; otherwise the
+        // track stays on its query (no evidence to move) and goes absent as its score stays low.
+        if scores[best] >= configuration.presenceThreshold || previous >= q { return (best, true) }
+        return (previous, false)
     }
 }

@@ -37,6 +37,11 @@ public struct ReferFormerTrackingModel: TrackingModel, Sendable {
         public var backbone: BackboneFeatures
         /// The network input's (height, width).
         public var inputSize: (height: Int, width: Int)
+
+        public init(backbone: BackboneFeatures, inputSize: (height: Int, width: Int)) {
+            self.backbone = backbone
+            self.inputSize = inputSize
+        }
     }
 
     public struct Detections: Sendable {

@@ -155,6 +155,7 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         s.cachedFrames = window.count
         s.cachedDetections = phraseList.reduce(0) { $0 + $1.detections.count }
         s.cachedTexts = texts.count
+        s.cachedTrackMasks = phraseList.reduce(0) { $0 + $1.link.sharedMasks.count }
         s.phraseCount = phraseList.count
         return s
     }
@@ -233,7 +234,7 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         let queries = detections.map(model.queries)
         let window = WindowOutputs(queries: queries, maskLogits: maskLogits, sequences: frames.map(\.sequence))
         let choice = QueryLinker(configuration: configuration).choose(window: window, state: phrase.link)
-        if choice.newTrack || phrase.link.trackID == nil {
+        if choice.newTrack {
             phrase.link.trackID = nextTrackID
             nextTrackID += 1
         }
@@ -267,7 +268,10 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         }
         phrase.link.absent = phrase.link.lowFrames >= configuration.absentAfterFrames
         phrase.link.query = q
-        phrase.link.lastBox = window.box(frames.count - 1, query: q)
+        let newest = window.box(frames.count - 1, query: q)
+        let before = frames.count >= 2 ? window.box(frames.count - 2, query: q) : phrase.link.lastBox
+        phrase.link.velocity = before.map { (newest.cx - $0.cx, newest.cy - $0.cy) } ?? (0, 0)
+        phrase.link.lastBox = newest
         // The chosen query's masks on the frames the next window shares, for its linking.
         let w = configuration.window
         let shared = w.isWholeVideo ? 0 : min(w.length - w.stride, frames.count)

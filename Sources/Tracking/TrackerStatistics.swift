@@ -14,6 +14,8 @@ public struct TrackerStatistics: Sendable, Equatable {
     public var cachedDetections = 0
     /// Now: encoded phrase texts held.
     public var cachedTexts = 0
+    /// Now: mask-grid frames tracks keep for linking with the next window.
+    public var cachedTrackMasks = 0
     /// Now: phrases on the stream.
     public var phraseCount = 0
     /// Seconds spent in each stage.

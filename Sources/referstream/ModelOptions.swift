@@ -21,34 +21,31 @@ struct ModelOptions: ParsableArguments {
         valueName: "dir"))
     var tokenizer: String
 
-    @Option(help: ArgumentHelp("Threads for the matrix products (OpenBLAS).", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads for the matrix products (OpenBLAS); at least 1.", valueName: "n"))
     var threads: Int?
+
+    /// Checks the options that the parser cannot (as `error:` lines, like every other model error).
+    func check() throws {
+        if let threads, threads < 1 { throw CLIError("--threads must be at least 1, got \(threads)") }
+    }
 
     /// Loads the tokenizer and the model, reporting what was loaded on standard error.
     func load() throws -> (RobertaTokenizer, ReferFormerModel) {
-        BLAS.restartWithFastestKernelIfNeeded()
+        try check()
         if let threads {
             BLAS.setThreadCount(threads)
-            Parallel.threadCount = max(1, threads)
+            Parallel.threadCount = threads
         }
         let tokenizer: RobertaTokenizer
         do {
-            tokenizer = try TokenizeCommand.loadTokenizer(self.tokenizer)
+            tokenizer = try RobertaTokenizer(directory: URL(fileURLWithPath: self.tokenizer))
         } catch {
             throw CLIError("cannot load the tokenizer: \(error)")
-        }
-        var configuration: ReferFormerConfiguration?
-        if let modelConfig {
-            do {
-                configuration = try JSONDecoder().decode(ReferFormerConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
-            } catch {
-                throw CLIError("cannot read the model configuration \(modelConfig): \(error)")
-            }
         }
         let start = ContinuousClock.now
         let model: ReferFormerModel
         do {
-            model = try ReferFormerModel.load(weights: URL(fileURLWithPath: weights), configuration: configuration)
+            model = try ReferFormerModel.load(weights: URL(fileURLWithPath: weights), configurationFile: modelConfig.map { URL(fileURLWithPath: $0) })
         } catch {
             throw CLIError("\(error)")
         }
@@ -59,15 +56,6 @@ struct ModelOptions: ParsableArguments {
                           c.hiddenDim, c.encLayers, c.decLayers, c.numQueries, c.textEncoder.numHiddenLayers,
                           c.textEncoder.vocabSize, BLAS.coreName, BLAS.threadCount))
         return (tokenizer, model)
-    }
-
-    /// Token ids of `text` for `model`, with a message that says what to do when it does not fit.
-    static func ids(_ text: String, tokenizer: RobertaTokenizer, model: ReferFormerModel) throws -> [Int] {
-        do {
-            return try tokenizer.encode(text, maxLength: model.configuration.textEncoder.maxTokens).ids.map(Int.init)
-        } catch {
-            throw CLIError("the phrase \(jsonString(String(text.prefix(60)))) cannot be used: \(error)")
-        }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Tensor
 
 /// `referstream`: the user's command line. One file per subcommand group; model commands (segment,
 /// infer, convert, tokenize) join `subcommands` from their own files.
@@ -19,10 +20,18 @@ struct ReferStreamCommand: ParsableCommand {
             use its control socket (default tcp://127.0.0.1:5560) and its mask socket (default \
             tcp://127.0.0.1:5561). The wire protocol is documented in docs/protocol.md.
             """,
+        version: referStreamVersion,
         subcommands: [
             SegmentCommand.self, InferCommand.self, TokenizeCommand.self, ConvertCommand.self,
             PhraseCommand.self, StatusCommand.self, SubscribeCommand.self,
             StreamCommand.self, ProxyCommand.self,
         ]
     )
+
+    /// The OpenBLAS kernel restart (it re-executes the process) comes first, before any thread or
+    /// pipeline exists.
+    static func main() {
+        BLAS.restartWithFastestKernelIfNeeded()
+        main(nil)
+    }
 }

@@ -47,9 +47,9 @@ struct SegmentCommandTests {
         ])
         #expect(made.status == 0, "\(made)")
         let out = directory.appendingPathComponent("masks")
-        let result = try segment(clip.path, out, extra: ["--clip-length", "2"])
+        let result = try segment(clip.path, out, extra: ["--window", "2"])
         #expect(result.status == 0, "\(result)")
-        #expect(result.stdout.contains("5 frames, 2 phrase(s), 10 masks written"), "\(result.stdout)")
+        #expect(result.stdout.contains("5 frames, 2 phrase(s), 10 masks written") && result.stdout.contains("T=2 s=2"), "\(result.stdout)")
         for phrase in ["p1", "p2"] {
             let files = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent(phrase).path).sorted()
             #expect(files == (0..<5).map { String(format: "%05d.png", $0) })
@@ -58,8 +58,15 @@ struct SegmentCommandTests {
         }
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("phrases.json"))) as? [String: Any]
         let phrases = summary?["phrases"] as? [[String: Any]]
-        #expect(summary?["frames"] as? Int == 5 && phrases?.count == 2)
-        #expect((phrases?[0]["clip_scores"] as? [Double])?.count == 3, "clips of 2, 2 and 1 frames")
+        #expect(summary?["frames"] as? Int == 5 && phrases?.count == 2 && summary?["complete"] as? Bool == true)
+        #expect((summary?["window"] as? [String: Int]) == ["length": 2, "stride": 2])
+        // Per frame: the frame's name, track id, score in [0, 1], presence and a box inside the frame.
+        let frames = try #require(phrases?[0]["frames"] as? [[String: Any]])
+        #expect(frames.map { $0["frame"] as? String } == (0..<5).map { String(format: "%05d", $0) })
+        for frame in frames {
+            let score = try #require(frame["score"] as? Double), box = try #require(frame["box"] as? [Double])
+            #expect(frame["track_id"] as? Int != nil && frame["present"] as? Bool != nil && (0...1).contains(score) && box.count == 4)
+        }
     }
 
     @Test("a folder of frames works the same; frames of different sizes are refused", .enabled(if: testPython != nil))
@@ -78,7 +85,9 @@ struct SegmentCommandTests {
         let out = directory.appendingPathComponent("masks")
         let result = try segment(frames.path, out)
         #expect(result.status == 0, "\(result)")
-        let png = try Self.inspect(out.appendingPathComponent("p2/00002.png"))
+        // The input's frame names are kept.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("p1").path).sorted() == ["f0.png", "f1.png", "f2.png"])
+        let png = try Self.inspect(out.appendingPathComponent("p2/f2.png"))
         #expect(png.width == 80 && png.height == 60 && png.values.isSubset(of: [0, 255]), "\(png)")
 
         let odd = try run(URL(fileURLWithPath: "/usr/bin/gst-launch-1.0"), [
@@ -123,10 +132,10 @@ struct SegmentCommandTests {
                 return w, h, ch, b''.join(raw[r*(row+1)+1:(r+1)*(row+1)] for r in range(h))
             out = sys.argv[1]; info = json.load(open(out + '/phrases.json')); checked = 0
             for t in range(2):
-                w, h, ch, overlay = load('%s/overlay/%05d.png' % (out, t)); assert ch == 3 and (w, h) == (64, 48)
+                w, h, ch, overlay = load('%s/overlay/f%d.png' % (out, t)); assert ch == 3 and (w, h) == (64, 48)
                 expected = [0x40, 0x60, 0x80] * (w * h)
                 for p in info['phrases']:
-                    _, _, _, mask = load('%s/%s/%05d.png' % (out, p['id'], t))
+                    _, _, _, mask = load('%s/%s/f%d.png' % (out, p['id'], t))
                     for i in range(w * h):
                         if mask[i]:
                             for c in range(3): expected[3*i+c] = (expected[3*i+c] + p['overlay_rgb'][c] + 1) // 2
@@ -141,6 +150,9 @@ struct SegmentCommandTests {
     @Test("a missing input is one clear error")
     func missing() throws {
         let result = try segment("/nonexistent/video.mp4", URL(fileURLWithPath: "/tmp/referstream-never"))
-        #expect(result.status == 1 && result.stderr.contains("/nonexistent/video.mp4 does not exist"), "\(result)")
+        #expect(result.status == 1 && result.stderr == "error: /nonexistent/video.mp4 does not exist: give a video file, a folder of frames, an rtsp:// URL, a /dev/videoN camera or a file:// URI\n", "\(result)")
+        let camera = try segment("/dev/video99", URL(fileURLWithPath: "/tmp/referstream-never"))
+        #expect(camera.status == 1 && camera.stderr.hasPrefix("error: there is no camera at /dev/video99"), "\(camera)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/referstream-never"))
     }
 }
