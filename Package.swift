@@ -41,16 +41,22 @@ let package = Package(
 
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "Checkpoint"),
-        .target(name: "Tokenizer"),
+        // StrictJSON: the one strict JSON reader and string escaper (standard library only).
+        .target(name: "StrictJSON"),
+        .target(name: "Checkpoint", dependencies: ["StrictJSON"]),
+        .target(name: "Tokenizer", dependencies: ["StrictJSON"]),
         .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
         .target(name: "Tracking", dependencies: ["ReferFormer", "Tensor", "Tokenizer"]),
 
         // MARK: I/O
-        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
+        // Plumbing: the bounded drop-oldest queue, the joinable service thread and the monitor (mutex +
+        // condition) that VideoIngest, Transport and the daemon share. Standard library only.
+        .target(name: "Plumbing"),
+        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims", "Plumbing"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "WireProtocol", dependencies: ["CZlib"]),
-        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
+        // No I/O; zlib only for the PNG mask codec (deflate, CRC-32), next to the other payload codecs.
+        .target(name: "WireProtocol", dependencies: ["CZlib", "StrictJSON"]),
+        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol", "Plumbing"]),
 
         // MARK: Daemon (the only module that combines the model and I/O)
         .target(
@@ -75,6 +81,7 @@ let package = Package(
             name: "referstream",
             dependencies: [
                 "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol",
+                "ZeroMQ", "StrictJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -91,9 +98,9 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "StrictJSON", "TestSupport"]),
         .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "StrictJSON"]),
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor"]),
         .testTarget(name: "ReferFormerModelTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
@@ -101,6 +108,8 @@ let package = Package(
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
         .testTarget(
