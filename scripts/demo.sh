@@ -58,17 +58,22 @@ streams:
     params: {location: "$out/clip.mp4", live: true}
     window: {length: 3, stride: 3}
     phrases: [{id: p1, text: "the ball"}]
+    enabled: false   # started below with `referstream stream add`, once the subscriber listens
 YAML
 
 "$bin/referstreamd" --check-config "$out/referstreamd.yaml" > "$out/plan.txt"
 say "starting referstreamd (plan in $out/plan.txt, log in $out/referstreamd.log)"
-"$bin/referstream" subscribe --masks "$masks" --save-dir "$out/masks" --overlay > "$out/masks.txt" 2> "$out/subscribe.log" &
-subscriber=$!
 "$bin/referstreamd" --config "$out/referstreamd.yaml" 2> "$out/referstreamd.log" &
 daemon=$!
-trap 'kill $subscriber $daemon 2>/dev/null || true' EXIT
+trap 'kill $daemon 2>/dev/null || true' EXIT
 for _ in $(seq 600); do grep -q "ready:" "$out/referstreamd.log" && break; sleep 0.1; done
 grep -q "ready:" "$out/referstreamd.log" || { cat "$out/referstreamd.log"; exit 1; }
+"$bin/referstream" subscribe --masks "$masks" --save-dir "$out/masks" --overlay > "$out/masks.txt" 2> "$out/subscribe.log" &
+subscriber=$!
+trap 'kill $subscriber $daemon 2>/dev/null || true' EXIT
+sleep 1  # the subscription reaches the daemon
+say "starting the stream: referstream stream add demo"
+"$bin/referstream" stream add demo --control "$control"
 
 sleep 4
 say "changing the phrase live: referstream phrase set p1 \"the white ball\""
