@@ -7,9 +7,18 @@ let package = Package(
     name: "ReferStream",
     products: [
         .executable(name: "referstream", targets: ["referstream"]),
+        .executable(name: "referstreamd", targets: ["referstreamd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The daemon (Daemon, referstreamd). FlyingFox instead of Hummingbird for /metrics and /healthz:
+        // it has no dependencies (no SwiftNIO), which keeps the CI build minutes down (README, "Daemon").
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
     ],
     targets: [
         // MARK: Native libraries (system-library targets: a module map and one umbrella header each)
@@ -49,7 +58,25 @@ let package = Package(
         .target(name: "WireProtocol", dependencies: ["CZlib", "StrictJSON"]),
         .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol", "Plumbing"]),
 
+        // MARK: Daemon (the only module that combines the model and I/O)
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "ReferFormer", "Tokenizer", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+
         // MARK: Executables (thin: argument parsing and wiring)
+        .executableTarget(
+            name: "referstreamd",
+            dependencies: ["Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "referstream",
             dependencies: [
@@ -84,6 +111,11 @@ let package = Package(
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "WireProtocol", "ZeroMQ", "TestSupport"],
+            exclude: ["Python"]
+        ),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "Transport", "WireProtocol", "ZeroMQ", "VideoIngest"],
             exclude: ["Python"]
         ),
     ],
