@@ -41,12 +41,14 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "WireProtocol", dependencies: ["CZlib"]),
         .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
+        .target(name: "Evaluation", dependencies: ["CZlib"]),
 
         // MARK: Executables (thin: argument parsing and wiring)
         .executableTarget(
             name: "referstream",
             dependencies: [
                 "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "VideoIngest", "Transport", "WireProtocol",
+                "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "WireProtocol", "ZeroMQ", "TestSupport"],

@@ -22,6 +22,7 @@ struct ReferStreamCommand: ParsableCommand {
         subcommands: [
             SegmentCommand.self, InferCommand.self, TokenizeCommand.self, ConvertCommand.self,
             PhraseCommand.self, StatusCommand.self, SubscribeCommand.self,
+            EvaluateCommand.self,
         ]
     )
 }

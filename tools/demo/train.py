@@ -185,7 +185,9 @@ def main():
     ap.add_argument("--lr-backbone", type=float, default=3e-4)
     ap.add_argument("--lr-text", type=float, default=1e-4)
     ap.add_argument("--clip-norm", type=float, default=1.0)
-    ap.add_argument("--lr-drop-at", type=int, default=4200, help="iteration after which every lr is x0.1")
+    ap.add_argument("--lr-drop-at", type=int, default=10 ** 9, help="iteration after which every lr is x0.1")
+    ap.add_argument("--lr-drop-minutes", type=float, default=85,
+                    help="training minutes after which every lr is x0.1 (whichever comes first)")
     ap.add_argument("--minutes", type=float, default=120)
     ap.add_argument("--max-iters", type=int, default=10 ** 9)
     ap.add_argument("--save-minutes", type=float, default=5)
@@ -270,7 +272,7 @@ def main():
     run_it0 = it
     smooth = None
     while it < a.max_iters:
-        factor = 0.1 if it >= a.lr_drop_at else 1.0
+        factor = 0.1 if (it >= a.lr_drop_at or elapsed >= a.lr_drop_minutes * 60) else 1.0
         for g, base in zip(opt.param_groups, (a.lr, a.lr_backbone, a.lr_text)):
             g["lr"] = base * factor
         samples, caps, tgts = batch(it * a.batch)
