@@ -357,26 +357,84 @@ def _hsv(h, s, v):
     return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
 
 
-def render_train(scene: Scene, height: int, width: int, frame_indices=None, seed_offset: int = 0):
+def _background_random(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Domain-randomised training backgrounds: flat/gradient (as before), a sum of random sinusoids
+    ("plasma"), or a patchwork of random rectangles; all low-to-mid saturation and brightness."""
+    kind = rng.integers(0, 4)
+    if kind <= 1:
+        return _background_train(rng, h, w)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    hue = rng.random()
+    a = np.array(_hsv(hue, rng.uniform(0, 0.4), rng.uniform(0.1, 0.5))) * 255
+    b = np.array(_hsv((hue + rng.uniform(-0.3, 0.3)) % 1, rng.uniform(0, 0.4), rng.uniform(0.2, 0.6))) * 255
+    if kind == 2:
+        t = np.zeros((h, w), np.float32)
+        for _ in range(3):
+            fx, fy = rng.uniform(-0.25, 0.25, 2) * 120 / h
+            t += np.sin(xs * fx + ys * fy + rng.uniform(0, 6.3))
+        t = (t - t.min()) / (t.max() - t.min() + 1e-6)
+        return (a * (1 - t[..., None]) + b * t[..., None]).astype(np.float32)
+    img = np.broadcast_to(a, (h, w, 3)).astype(np.float32).copy()
+    for _ in range(int(rng.integers(3, 9))):
+        y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
+        y1, x1 = y0 + int(rng.integers(h // 8, h // 2)), x0 + int(rng.integers(w // 8, w // 2))
+        c = np.array(_hsv(rng.random(), rng.uniform(0, 0.35), rng.uniform(0.1, 0.6))) * 255
+        img[y0:y1, x0:x1] = c
+    return img
+
+
+def render_train(scene: Scene, height: int, width: int, frame_indices=None, seed_offset: int = 0,
+                 augment: bool = False):
     """Training renderer. Returns (frames uint8 (T,H,W,3), id masks uint8 (T,H,W)); mask value k = object
     k, 0 = background. The scene's normalised canvas (ASPECT x 1) is fitted to the frame height;
-    a wider frame shows more on the right."""
+    a wider frame shows more on the right.
+
+    augment=True adds domain randomisation (still aliased, hard-edged drawing): plasma and patchwork
+    backgrounds, per-object shading ramps, thin random-colour outlines, static distractor rectangles
+    that may cover objects (the masks keep only what is visible), a 3x3 box blur, colour gain/contrast
+    jitter and stronger noise."""
     rng = np.random.default_rng(scene.seed * 7919 + 17 + seed_offset)
     frame_indices = range(scene.frames) if frame_indices is None else frame_indices
     scale = float(height)
     xs, ys = _grid(height, width)
-    bg = _background_train(rng, height, width)
-    noise_sigma = rng.uniform(0, 8)
+    bg = _background_random(rng, height, width) if augment else _background_train(rng, height, width)
+    noise_sigma = rng.uniform(0, 14 if augment else 8)
+    outline = augment and rng.random() < 0.3
+    outline_col = np.array([rng.uniform(0, 255)] * 3, dtype=np.float32) if outline else None
+    shading = augment and rng.random() < 0.5
+    blur = augment and rng.random() < 0.3
+    gain = rng.uniform(0.85, 1.15, 3).astype(np.float32) if augment else np.ones(3, np.float32)
+    contrast = rng.uniform(0.75, 1.2) if augment else 1.0
+    boxes = []
+    if augment and rng.random() < 0.3:
+        for _ in range(int(rng.integers(1, 3))):
+            bw, bh = rng.uniform(0.05, 0.2) * width, rng.uniform(0.05, 0.3) * height
+            bx, by = rng.uniform(0, width - bw), rng.uniform(0, height - bh)
+            boxes.append((bx, by, bw, bh, np.array([rng.uniform(60, 200)] * 3, dtype=np.float32)))
     frames, masks = [], []
     for f in frame_indices:
         img = bg.copy()
         ids = np.zeros((height, width), dtype=np.uint8)
         for o in scene.objects:
+            if outline:
+                img[_inside(o, f, xs, ys, scale, grow=1.0)] = outline_col
             m = _inside(o, f, xs, ys, scale)
-            shade = 1.0 + rng.uniform(-0.05, 0.05)
-            img[m] = np.clip(_object_colour(o) * shade, 0, 255)
+            col = _object_colour(o) * (1.0 + rng.uniform(-0.05, 0.05))
+            if shading:
+                ramp = 0.85 + 0.3 * (ys[m] - ys[m].min()) / (np.ptp(ys[m]) + 1e-6) if m.any() else 1.0
+                img[m] = np.clip(col[None, :] * np.asarray(ramp, np.float32).reshape(-1, 1), 0, 255)
+            else:
+                img[m] = np.clip(col, 0, 255)
             ids[m] = o.obj_id
-        img = img + rng.normal(0, noise_sigma, img.shape).astype(np.float32)
+        for bx, by, bw, bh, c in boxes:
+            sel = (xs >= bx) & (xs < bx + bw) & (ys >= by) & (ys < by + bh)
+            img[sel] = c
+            ids[sel] = 0
+        if blur:
+            p = np.pad(img, ((1, 1), (1, 1), (0, 0)), mode="edge")
+            img = sum(p[dy:dy + height, dx:dx + width] for dy in range(3) for dx in range(3)) / 9.0
+        img = (img - 128.0) * contrast + 128.0
+        img = img * gain + rng.normal(0, noise_sigma, img.shape).astype(np.float32)
         frames.append(np.clip(img + 0.5, 0, 255).astype(np.uint8))
         masks.append(ids)
     return np.stack(frames), np.stack(masks)

@@ -127,17 +127,22 @@ MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
-def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "train"):
+AUGMENT_FROM = 0   # training clips k >= AUGMENT_FROM * batch use the domain-randomised renderer
+
+
+def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "train", augment: bool = False):
     """Clip k of the deterministic data stream: frames (T,3,H,W) normalised, caption, target dict."""
     rng = np.random.default_rng(k * 2654435761 % (2 ** 63) + 99)
     base = TRAIN_SEED_BASE if renderer == "train" else VALID_SEED_BASE
-    scene = synth.sample_scene(base + k, frames=12, allow_entering=(renderer == "valid"))
+    scene = synth.sample_scene(base + k, frames=12, allow_entering=(renderer == "valid" or augment))
     e = scene.expressions[int(rng.integers(0, len(scene.expressions)))]
     step = int(rng.integers(1, 3))
     start = int(rng.integers(0, scene.frames - (clip - 1) * step))
     idx = [start + i * step for i in range(clip)]
-    render = synth.render_train if renderer == "train" else synth.render_valid
-    imgs, ids = render(scene, height, width, frame_indices=idx)
+    if renderer == "train":
+        imgs, ids = synth.render_train(scene, height, width, frame_indices=idx, augment=augment)
+    else:
+        imgs, ids = synth.render_valid(scene, height, width, frame_indices=idx)
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
     x = (x - MEAN) / STD
     m = torch.from_numpy(ids == e.obj_id)
@@ -195,7 +200,14 @@ def main():
     ap.add_argument("--valid-clips", type=int, default=24)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--augment-from", type=int, default=0,
+                    help="first iteration that draws clips from the domain-randomised training renderer "
+                         "(the shipped run switched at 520)")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", help="start from exported weights (models/demo/weights.safetensors) with a fresh "
+                                        "optimizer; use --start-iteration to continue the data stream")
+    ap.add_argument("--start-iteration", type=int, default=0)
+    ap.add_argument("--start-minutes", type=float, default=0.0, help="training minutes already done (lr schedule)")
     ap.add_argument("--benchmark", type=int, default=0, help="time this many iterations and exit")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -220,6 +232,15 @@ def main():
         opt.load_state_dict(st["optimizer"])
         it, elapsed, best = st["iteration"], st["elapsed"], st.get("best", -1.0)
         print(f"resumed at iteration {it}, {elapsed / 60:.1f} min trained", flush=True)
+        if os.path.exists(log_path):   # drop log records after the checkpoint (they will be redone)
+            keep = [l for l in open(log_path) if l.strip() and json.loads(l)["it"] <= it]
+            with open(log_path, "w") as fh:
+                fh.writelines(keep)
+    elif a.init_from:
+        from safetensors.torch import load_file
+        model.load_state_dict({k: v.float() for k, v in load_file(a.init_from).items()}, strict=True)
+        it, elapsed = a.start_iteration, a.start_minutes * 60
+        print(f"initialised from {a.init_from}; data stream at iteration {it}", flush=True)
     else:
         xs, caps, tgts = [], [], []
         for k in range(8):
@@ -234,7 +255,7 @@ def main():
     def batch(k0):
         xs, caps, tgts = [], [], []
         for b in range(a.batch):
-            x, e, t = make_sample(k0 + b, a.height, a.width, a.clip)
+            x, e, t = make_sample(k0 + b, a.height, a.width, a.clip, augment=(k0 // a.batch >= a.augment_from))
             xs.append(x); caps.append(e.text); tgts.append(t)
         return misc.nested_tensor_from_videos_list(xs), caps, tgts
 
