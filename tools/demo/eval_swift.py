@@ -26,12 +26,14 @@ def main():
     ap.add_argument("--stride", type=int)
     ap.add_argument("--shorter-side", type=int, default=96)
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--evaluator", help="a referstream binary with the evaluate command (default: --referstream)")
+    ap.add_argument("--skip-segment", action="store_true", help="only score OUT/pred")
     a = ap.parse_args()
     meta = json.load(open(os.path.join(a.data, "meta_expressions.json")))
     pred = os.path.join(a.out, "pred")
     frames = 0
     t0 = time.time()
-    for seq, v in sorted(meta["videos"].items()):
+    for seq, v in sorted(meta["videos"].items()) if not a.skip_segment else []:
         raw = os.path.join(a.out, "raw", seq)
         shutil.rmtree(raw, ignore_errors=True)
         cmd = [a.referstream, "segment", "--weights", os.path.join(a.model, "weights.safetensors"),
@@ -51,7 +53,7 @@ def main():
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.move(os.path.join(raw, f"p{i + 1}"), dst)
     print(f"{len(meta['videos'])} clips, {frames} frames in {time.time() - t0:.1f} s (all expressions of a clip per run)")
-    subprocess.run([a.referstream, "evaluate", "--predictions", pred,
+    subprocess.run([a.evaluator or a.referstream, "evaluate", "--predictions", pred,
                     "--annotations", os.path.join(a.data, "ExpressionAnnotations"),
                     "--groups", os.path.join(a.data, "groups.json"), "--json", os.path.join(a.out, "evaluation.json"),
                     "--quiet"], check=True)
