@@ -203,6 +203,12 @@ def main():
     ap.add_argument("--augment-from", type=int, default=0,
                     help="first iteration that draws clips from the domain-randomised training renderer "
                          "(the shipped run switched at 520)")
+    ap.add_argument("--word-embedding-std", type=float, default=1.0,
+                    help="init of the RoBERTa word embeddings (HF default 0.02 leaves token identity a small part of "
+                         "LayerNorm(word + position); without pre-training the model then learns to ignore the text)")
+    ap.add_argument("--reinit-word-embeddings", action="store_true",
+                    help="re-draw the word embeddings with --word-embedding-std after --resume (done once, at "
+                         "iteration 1362 of the shipped run)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", help="start from exported weights (models/demo/weights.safetensors) with a fresh "
                                         "optimizer; use --start-iteration to continue the data stream")
@@ -220,6 +226,14 @@ def main():
     # pre-trained; here everything starts from scratch). FrozenBN statistics come from the data.
     for p in model.parameters():
         p.requires_grad_(True)
+    def init_word_embeddings():
+        g = torch.Generator().manual_seed(a.seed + 1)
+        with torch.no_grad():
+            w = model.text_encoder.embeddings.word_embeddings.weight
+            w.copy_(torch.randn(w.shape, generator=g) * a.word_embedding_std)
+
+    if a.word_embedding_std > 0 and not a.resume:
+        init_word_embeddings()
     log_path = os.path.join(a.out, "log.jsonl")
     state_path = os.path.join(a.out, "state.pt")
     opt = torch.optim.AdamW(param_groups(model, a.lr, a.lr_backbone, a.lr_text), weight_decay=args.weight_decay)
@@ -231,6 +245,10 @@ def main():
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
         it, elapsed, best = st["iteration"], st["elapsed"], st.get("best", -1.0)
+        if a.reinit_word_embeddings:
+            init_word_embeddings()
+            opt.state.pop(model.text_encoder.embeddings.word_embeddings.weight, None)
+            print(f"word embeddings re-drawn with std {a.word_embedding_std} at iteration {it}", flush=True)
         print(f"resumed at iteration {it}, {elapsed / 60:.1f} min trained", flush=True)
         if os.path.exists(log_path):   # drop log records after the checkpoint (they will be redone)
             keep = [l for l in open(log_path) if l.strip() and json.loads(l)["it"] <= it]
