@@ -40,6 +40,10 @@ MODEL = dict(hidden_dim=64, nheads=8, dim_feedforward=128, enc_layers=2, dec_lay
 BACKBONE = dict(layers=[1, 1, 1, 1], width_per_group=8)
 TEXT = dict(vocab_size=None, hidden_size=768, num_hidden_layers=1, num_attention_heads=12, intermediate_size=256,
             max_position_embeddings=66, type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1)
+# RoBERTa init: HF's 0.02 makes a from-scratch 1-layer encoder's pooled sentence feature nearly constant
+# (pairwise distance ~9% of its norm after the resizer); 0.1 with N(0, 1) word embeddings makes sentences
+# nearly orthogonal, so the text is usable from the first iterations.
+TEXT_INIT_RANGE = 0.1
 TRAIN_SEED_BASE = 0            # training scenes use seeds TRAIN_SEED_BASE + k, k < 10_000_000
 VALID_SEED_BASE = 50_000_000   # validation scenes (second renderer) use seeds from here on
 
@@ -73,7 +77,9 @@ def setup_official(tokenizer_dir: str):
     cfg = RobertaConfig(vocab_size=TEXT["vocab_size"], hidden_size=768, num_hidden_layers=TEXT["num_hidden_layers"],
                         num_attention_heads=12, intermediate_size=TEXT["intermediate_size"],
                         max_position_embeddings=TEXT["max_position_embeddings"], type_vocab_size=1, pad_token_id=1,
-                        bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5)
+                        bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5,
+                        initializer_range=TEXT_INIT_RANGE)
+    setup_official.roberta_config = cfg
     RobertaTokenizerFast.from_pretrained = classmethod(lambda cls, *a, **k: tok)
     RobertaModel.from_pretrained = classmethod(lambda cls, *a, **k: RobertaModel(cfg, add_pooling_layer=True))
     # 3. narrow ResNet, no download
@@ -209,6 +215,10 @@ def main():
     ap.add_argument("--reinit-word-embeddings", action="store_true",
                     help="re-draw the word embeddings with --word-embedding-std after --resume (done once, at "
                          "iteration 1362 of the shipped run)")
+    ap.add_argument("--text-init-range", type=float, default=0.1, help="RobertaConfig.initializer_range")
+    ap.add_argument("--reinit-text-encoder", action="store_true",
+                    help="after --resume, replace the text encoder by a fresh one (--text-init-range, "
+                         "--word-embedding-std), keeping everything else (done at iteration 1876 of the shipped run)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", help="start from exported weights (models/demo/weights.safetensors) with a fresh "
                                         "optimizer; use --start-iteration to continue the data stream")
@@ -218,6 +228,8 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
+    global TEXT_INIT_RANGE
+    TEXT_INIT_RANGE = a.text_init_range
     models, opts, misc = setup_official(a.tokenizer)
     args = official_args(opts)
     torch.manual_seed(a.seed)
@@ -245,6 +257,16 @@ def main():
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["optimizer"])
         it, elapsed, best = st["iteration"], st["elapsed"], st.get("best", -1.0)
+        if a.reinit_text_encoder:
+            from transformers import RobertaModel
+            torch.manual_seed(a.seed + 2)
+            fresh = RobertaModel(setup_official.roberta_config, add_pooling_layer=True)
+            model.text_encoder.load_state_dict(fresh.state_dict())
+            init_word_embeddings()
+            for p_ in model.text_encoder.parameters():
+                opt.state.pop(p_, None)
+            print(f"text encoder re-initialised (range {a.text_init_range}, word std {a.word_embedding_std}) "
+                  f"at iteration {it}", flush=True)
         if a.reinit_word_embeddings:
             init_word_embeddings()
             opt.state.pop(model.text_encoder.embeddings.word_embeddings.weight, None)
