@@ -71,6 +71,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "Evaluation", dependencies: ["CZlib"]),
 
         // MARK: Executables (thin: argument parsing and wiring)
         .executableTarget(
@@ -81,7 +82,7 @@ let package = Package(
             name: "referstream",
             dependencies: [
                 "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol",
-                "ZeroMQ", "StrictJSON",
+                "ZeroMQ", "StrictJSON", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -108,6 +109,7 @@ let package = Package(
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "WireProtocol", "ZeroMQ", "TestSupport"],

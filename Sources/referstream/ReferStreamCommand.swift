@@ -24,7 +24,7 @@ struct ReferStreamCommand: ParsableCommand {
         subcommands: [
             SegmentCommand.self, InferCommand.self, TokenizeCommand.self, ConvertCommand.self,
             PhraseCommand.self, StatusCommand.self, SubscribeCommand.self,
-            StreamCommand.self, ProxyCommand.self,
+            StreamCommand.self, ProxyCommand.self, EvaluateCommand.self,
         ]
     )
 
