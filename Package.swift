@@ -117,7 +117,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Transport", "WireProtocol", "ZeroMQ", "VideoIngest"],
+            dependencies: ["Daemon", "Transport", "WireProtocol", "ZeroMQ", "VideoIngest", "TestSupport"],
             exclude: ["Python"]
         ),
     ],

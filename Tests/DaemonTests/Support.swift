@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -6,15 +7,7 @@ import ZeroMQ
 /// `referstream` executables (next to this test bundle), the tiny golden model, the Python that runs
 /// the independent clients (pyzmq, pycocotools) and the RTSP server.
 enum DaemonTestSupport {
-    static let packageRoot: URL = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
-            url = url.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    }()
-
+    static let packageRoot = Fixtures.packageRoot
     static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
     static let tinyWeights = fixtures.appendingPathComponent("referformer-tiny/weights.safetensors").path
     static let tokenizer = fixtures.appendingPathComponent("tokenizer").path
