@@ -53,8 +53,7 @@ public struct LoadedModel: Sendable {
         if let url = configurationFile, !FileManager.default.isReadableFile(atPath: url.path) {
             throw fail("config", "the model configuration \(url.path) does not exist or cannot be read")
         }
-        BLAS.setThreadCount(configuration.threads)
-        Parallel.threadCount = max(1, configuration.threads)
+        TensorRuntime.defaultThreadCount = configuration.threads
         let start = ContinuousClock.now
         let model: ReferFormerModel
         do {
@@ -68,16 +67,16 @@ public struct LoadedModel: Sendable {
         let summary = String(
             format: "%@: hidden %d, %d+%d layers, %d queries, text encoder %d layers; OpenBLAS %@, %d threads; loaded in %.2f s",
             (weights as NSString).lastPathComponent, c.hiddenDim, c.encLayers, c.decLayers, c.numQueries,
-            c.textEncoder.numHiddenLayers, BLAS.coreName, BLAS.threadCount,
+            c.textEncoder.numHiddenLayers, TensorRuntime.kernelName, TensorRuntime.threadCount,
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         return LoadedModel(model: model, tokenizer: tokenizer, weightsPath: weights, tokenizerPath: tokenizerPath, summary: summary)
     }
 
     /// Re-executes the process with the fastest OpenBLAS kernel when OpenBLAS chose a generic one (see
-    /// `BLAS.restartWithFastestKernelIfNeeded`); call it first thing in `main`, before anything starts.
+    /// `TensorRuntime.restartWithFastestKernelIfNeeded`); call it first thing in `main`, before anything starts.
     /// - Returns: the kernel in use.
     @discardableResult
-    public static func chooseBLASKernel() -> String { BLAS.restartWithFastestKernelIfNeeded() }
+    public static func chooseBLASKernel() -> String { TensorRuntime.restartWithFastestKernelIfNeeded() }
 
     /// Why `text` cannot be a phrase for this model (too long, empty, unknown ids), nil when it can.
     public func rejection(of text: String) -> String? {

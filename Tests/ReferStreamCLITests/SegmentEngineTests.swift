@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `referstream segment` on the streaming engine, through the built binary: output folder rules,
