@@ -24,6 +24,8 @@ public struct CheckpointError: Error, Sendable, Equatable, CustomStringConvertib
         public static let missingStorage = Code(rawValue: "missingStorage")
         /// A valid construct this reader does not implement (compressed zip entry, quantized tensor, …).
         public static let unsupported = Code(rawValue: "unsupported")
+        /// The file is not a checkpoint at all (neither safetensors nor PyTorch): see `CheckpointFormat`.
+        public static let unrecognizedFormat = Code(rawValue: "unrecognizedFormat")
         /// A key that was asked for is not in the file.
         public static let missingKey = Code(rawValue: "missingKey")
         /// An argument given to a writer or converter is invalid (duplicate name, wrong byte count, …).

@@ -45,29 +45,7 @@ public struct ReferFormerConfiguration: Codable, Sendable, Equatable {
 
     public init() {}
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = ReferFormerConfiguration()
-        hiddenDim = try c.decodeIfPresent(Int.self, forKey: .hiddenDim) ?? d.hiddenDim
-        nheads = try c.decodeIfPresent(Int.self, forKey: .nheads) ?? d.nheads
-        encLayers = try c.decodeIfPresent(Int.self, forKey: .encLayers) ?? d.encLayers
-        decLayers = try c.decodeIfPresent(Int.self, forKey: .decLayers) ?? d.decLayers
-        dimFeedforward = try c.decodeIfPresent(Int.self, forKey: .dimFeedforward) ?? d.dimFeedforward
-        numQueries = try c.decodeIfPresent(Int.self, forKey: .numQueries) ?? d.numQueries
-        numFeatureLevels = try c.decodeIfPresent(Int.self, forKey: .numFeatureLevels) ?? d.numFeatureLevels
-        encNPoints = try c.decodeIfPresent(Int.self, forKey: .encNPoints) ?? d.encNPoints
-        decNPoints = try c.decodeIfPresent(Int.self, forKey: .decNPoints) ?? d.decNPoints
-        withBoxRefine = try c.decodeIfPresent(Bool.self, forKey: .withBoxRefine) ?? d.withBoxRefine
-        twoStage = try c.decodeIfPresent(Bool.self, forKey: .twoStage) ?? d.twoStage
-        masks = try c.decodeIfPresent(Bool.self, forKey: .masks) ?? d.masks
-        maskDim = try c.decodeIfPresent(Int.self, forKey: .maskDim) ?? d.maskDim
-        controllerLayers = try c.decodeIfPresent(Int.self, forKey: .controllerLayers) ?? d.controllerLayers
-        dynamicMaskChannels = try c.decodeIfPresent(Int.self, forKey: .dynamicMaskChannels) ?? d.dynamicMaskChannels
-        relCoord = try c.decodeIfPresent(Bool.self, forKey: .relCoord) ?? d.relCoord
-        binary = try c.decodeIfPresent(Bool.self, forKey: .binary) ?? d.binary
-        backbone = try c.decodeIfPresent(BackboneDescription.self, forKey: .backbone) ?? d.backbone
-        textEncoder = try c.decodeIfPresent(TextEncoderDescription.self, forKey: .textEncoder) ?? d.textEncoder
-    }
+    // Decoding (both file formats, unknown keys rejected): ReferFormerConfiguration+File.swift.
 
     // MARK: Derived constants (hard-coded in the official code)
 

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import StrictJSON
 
 /// RoBERTa's byte-level BPE tokenizer, equal to HuggingFace `RobertaTokenizerFast` (transformers 4.49,
 /// tokenizers 0.21) as ReferFormer calls it: `RobertaTokenizerFast(vocab_file, merges_file)` with
@@ -249,7 +250,8 @@ public struct RobertaTokenizer: Sendable {
 
     private static func parseJSON(_ data: Data, file: String, code: TokenizerError.Code) throws -> JSONNode {
         do {
-            return try JSONParser.parse([UInt8](data))
+            // A UTF-8 byte-order mark is tolerated (Python's json.load with utf-8-sig would be stricter).
+            return try JSONReader.parse([UInt8](data), options: .init(allowsByteOrderMark: true))
         } catch {
             throw TokenizerError(code, "invalid JSON: \(error.message)", file: file, line: error.line)
         }
@@ -370,6 +372,10 @@ public struct RobertaTokenizer: Sendable {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
+
+    /// One more than the highest id the tokenizer can produce (50 265 for roberta-base): the rows a
+    /// text encoder's word embedding needs.
+    public var idCount: Int { Int((tokensByID.keys.max() ?? -1) + 1) }
 
     /// The vocabulary spelling (byte-level alphabet, e.g. `Ġdog`) of an id, or `nil` if unknown.
     public func token(for id: Int32) -> String? { tokensByID[id] }

@@ -11,7 +11,7 @@ struct ReferStreamBench: ParsableCommand {
         discussion: """
             Each benchmark measures its OpenBLAS sgemm baseline in the same run. When OpenBLAS picks a \
             generic kernel on a CPU with AVX2/AVX-512, the benchmark restarts itself with \
-            OPENBLAS_CORETYPE set (as the daemon and the CLI do); set OPENBLAS_CORETYPE yourself, or \
+            OPENBLAS_CORETYPE set (as the referstream commands do); set OPENBLAS_CORETYPE yourself, or \
             REFERSTREAM_KEEP_BLAS_KERNEL=1, to measure another kernel.
             """,
         subcommands: [TensorBenchmark.self, ModelBenchmark.self, SegmentationBenchmark.self, LoadBenchmark.self])

@@ -21,6 +21,9 @@ struct ConvertCommand: ParsableCommand {
             that were not tensors (skipped), and the groups of keys that shared storage. On a terminal, \
             a progress line is shown on standard error. A missing, truncated or corrupt input gives one \
             error line and exit status 1, and leaves no output file.
+
+            Exit status: 0 converted; 1 the input is not a readable PyTorch checkpoint, or the output \
+            cannot be written; 64 bad arguments.
             """)
 
     @Argument(help: ArgumentHelp("The PyTorch checkpoint to read.", valueName: "in.pth"))
@@ -43,6 +46,22 @@ struct ConvertCommand: ParsableCommand {
             printError("error: \(input) does not exist")
             throw ExitCode(1)
         }
+        do {
+            if try CheckpointFormat(contentsOf: inputURL) == .safetensors {
+                printError("error: \(input) is already a safetensors file: use it as it is (--weights \(input))")
+                throw ExitCode(1)
+            }
+            try checkWritableOutput(output)
+        } catch let error as CheckpointError where error.code == .unrecognizedFormat {
+            printError("error: \(input) is \(error.message): convert reads an official ReferFormer .pth file")
+            throw ExitCode(1)
+        } catch let error as CheckpointError {
+            printError("error: cannot read \(input): \(error.message)")
+            throw ExitCode(1)
+        } catch let error as CLIError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
         // A progress line only on a terminal, redrawn in place, at most once per percent.
         let showProgress = isatty(STDERR_FILENO) == 1
         var lastShown = -1
@@ -59,7 +78,7 @@ struct ConvertCommand: ParsableCommand {
             }
         } catch {
             if showProgress && lastShown >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-            printError("error: cannot convert \(input): \(error)")
+            printError("error: cannot convert \(input): \((error as? CheckpointError)?.message ?? "\(error)")")
             throw ExitCode(1)
         }
         if showProgress && lastShown >= 0 { FileHandle.standardError.write(Data("\n".utf8)) }

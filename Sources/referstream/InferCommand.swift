@@ -3,6 +3,7 @@ import Checkpoint
 import Foundation
 import ReferFormer
 import Tensor
+import Tokenizer
 
 /// `referstream infer`: the network on already-normalised frames, outputs (and intermediates) under the
 /// golden names, so that anyone can check parity against the official code.
@@ -19,6 +20,12 @@ struct InferCommand: ParsableCommand {
             post.mask_logits (T,oh,ow) and post.mask (T,oh,ow, 0/1 bytes). With --intermediates, every \
             intermediate tensor too, under the names of the golden reference data (backbone.res2, \
             text.word_features, fusion.out.l0, encoder.memory, decoder.hs, pixel_decoder.mask_features, …).
+
+            The tokenizer must be the one the weights were trained with: a tokenizer with more ids than \
+            the model's text embedding has rows is refused; one with fewer gets a warning.
+
+            Exit status: 0 written; 1 the weights, configuration, tokenizer, frames, phrase or output \
+            cannot be used (one line on standard error says why and what to do); 64 bad arguments.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -64,10 +71,12 @@ struct InferCommand: ParsableCommand {
     }
 
     private func infer() throws {
+        try checkWritableOutput(output)
         let (tokenizer, model) = try self.model.load()
+        try Self.checkTokenizer(tokenizer, model: model)
         let clip = try Self.readFrames(frames, key: framesKey)
         let (t, h, w) = (clip.shape[0], clip.shape[2], clip.shape[3])
-        let ids = try ModelOptions.ids(caption, tokenizer: tokenizer, model: model)
+        let ids = try Self.ids(caption, tokenizer: tokenizer, model: model)
 
         var items: [(String, Tensor)] = []
         let record: ((String, Tensor) -> Void)? = intermediates ? { items.append(($0, $1)) } : nil
@@ -121,6 +130,8 @@ struct InferCommand: ParsableCommand {
             try SafeTensors.write(items.map { Self.floatItem($0.0, $0.1) } + extra, metadata: [
                 "producer": "referstream infer", "caption": caption, "input_ids": ids.map(String.init).joined(separator: ","),
             ], to: url)
+        } catch let error as CheckpointError {
+            throw CLIError("cannot write \(output): \(error.message)")
         } catch {
             throw CLIError("cannot write \(output): \(error)")
         }
@@ -129,11 +140,35 @@ struct InferCommand: ParsableCommand {
                           items.count + extra.count, output))
     }
 
+    /// Refuses a tokenizer whose ids can exceed the model's text embedding; warns when the sizes differ.
+    static func checkTokenizer(_ tokenizer: RobertaTokenizer, model: ReferFormerModel) throws {
+        do {
+            if let warning = try model.checkTokenizer(tokenizer).warning { printError("warning: \(warning)") }
+        } catch {
+            throw CLIError(error.message)
+        }
+    }
+
+    /// The phrase's token ids, or the limit and what to do when it is too long.
+    static func ids(_ text: String, tokenizer: RobertaTokenizer, model: ReferFormerModel) throws -> [Int] {
+        do {
+            return try model.tokenIDs(text, tokenizer: tokenizer)
+        } catch {
+            throw CLIError("\(error.message): shorten the phrase \(jsonString(String(text.prefix(40))))\(text.count > 40 ? "…" : "") "
+                + "(referstream tokenize --tokenizer DIR \"phrase\" shows its tokens)")
+        }
+    }
+
     /// Reads `key` from the safetensors file at `path` as a (T, 3, H, W) float tensor.
     static func readFrames(_ path: String, key: String) throws -> Tensor {
         let file: SafeTensors
         do {
             file = try SafeTensors(contentsOf: URL(fileURLWithPath: path))
+        } catch let error as CheckpointError where error.code == .unrecognizedFormat {
+            throw CLIError("the frames file \(path) is \(error.message): infer reads normalised frames (T, 3, H, W) from a "
+                + "safetensors file; segment reads videos and images")
+        } catch let error as CheckpointError {
+            throw CLIError("cannot read the frames \(path): \(error.message)")
         } catch {
             throw CLIError("cannot read the frames \(path): \(error)")
         }

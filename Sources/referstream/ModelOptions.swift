@@ -37,9 +37,9 @@ struct ModelOptions: ParsableArguments {
         var configuration: ReferFormerConfiguration?
         if let modelConfig {
             do {
-                configuration = try JSONDecoder().decode(ReferFormerConfiguration.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
+                configuration = try ReferFormerConfiguration(contentsOf: URL(fileURLWithPath: modelConfig))
             } catch {
-                throw CLIError("cannot read the model configuration \(modelConfig): \(error)")
+                throw CLIError(error.message)
             }
         }
         let start = ContinuousClock.now

@@ -6,13 +6,14 @@ struct PhraseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "phrase",
         abstract: "Add, replace, remove or list the phrases the daemon segments.",
+        discussion: controlExitStatuses,
         subcommands: [Add.self, Set.self, Remove.self, List.self]
     )
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start segmenting what a phrase refers to in a stream.",
-            discussion: "Prints the new phrase's id; its masks are published on masks/<stream>/<id>.")
+            discussion: "Prints the new phrase's id; its masks are published on masks/<stream>/<id>.\n\n" + controlExitStatuses)
 
         @Option(help: ArgumentHelp("The stream to segment in.", valueName: "stream-id"))
         var stream: String
@@ -32,7 +33,8 @@ struct PhraseCommand: ParsableCommand {
 
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace the text of a phrase (its id, topic and sequence numbers continue).")
+            abstract: "Replace the text of a phrase (its id, topic and sequence numbers continue).",
+            discussion: controlExitStatuses)
 
         @Argument(help: "The phrase id.")
         var id: String
@@ -46,7 +48,7 @@ struct PhraseCommand: ParsableCommand {
     }
 
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop segmenting a phrase.")
+        static let configuration = CommandConfiguration(abstract: "Stop segmenting a phrase.", discussion: controlExitStatuses)
 
         @Argument(help: "The phrase id.")
         var id: String
@@ -57,7 +59,8 @@ struct PhraseCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the phrases, of all streams or of one.")
+        static let configuration = CommandConfiguration(
+            abstract: "List the phrases, of all streams or of one.", discussion: controlExitStatuses)
 
         @Option(help: ArgumentHelp("Only this stream's phrases.", valueName: "stream-id"))
         var stream: String?

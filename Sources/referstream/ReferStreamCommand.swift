@@ -19,6 +19,7 @@ struct ReferStreamCommand: ParsableCommand {
             use its control socket (default tcp://127.0.0.1:5560) and its mask socket (default \
             tcp://127.0.0.1:5561). The wire protocol is documented in docs/protocol.md.
             """,
+        version: referStreamVersion,
         subcommands: [
             SegmentCommand.self, InferCommand.self, TokenizeCommand.self, ConvertCommand.self,
             PhraseCommand.self, StatusCommand.self, SubscribeCommand.self,

@@ -5,7 +5,8 @@ import WireProtocol
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show the daemon's status: streams, phrases, rates and drop counters.")
+        abstract: "Show the daemon's status: streams, phrases, rates and drop counters.",
+        discussion: controlExitStatuses)
 
     @OptionGroup var control: ControlOptions
 

@@ -13,6 +13,14 @@ struct SubscribeCommand: ParsableCommand {
             Each line shows stream/phrase, sequence number, frame index, age (capture to arrival), \
             presence, score, box and, when masks were missed, the gap. With --save-dir every mask is \
             written as a PNG (0/255); --overlay also writes the mask tinted in a colour per phrase.
+
+            When nothing listens at the mask endpoint, subscribe says so and exits at once (status 2). \
+            Otherwise it waits for masks like tail -f: the daemon publishes only for phrases that exist, \
+            so until one is added (referstream phrase add) nothing arrives; a notice on standard error \
+            says it is still waiting. With --timeout it gives up when no mask arrives for that long.
+
+            Exit status: 0 --count masks received; 2 no daemon at the endpoint; 3 no mask within \
+            --timeout; 64 bad arguments; Ctrl-C stops it (130).
             """)
 
     @Option(name: .customLong("masks"), help: ArgumentHelp("The daemon's mask endpoint.", valueName: "endpoint"))
@@ -34,7 +42,7 @@ struct SubscribeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Exit after this many masks.", valueName: "n"))
     var count: Int?
 
-    @Option(help: ArgumentHelp("Exit with an error when no mask arrives for this long (default: wait).", valueName: "seconds"))
+    @Option(help: ArgumentHelp("Exit with status 3 when no mask arrives for this long (default: wait, with a notice every few seconds).", valueName: "seconds"))
     var timeout: Double?
 
     @OptionGroup var curve: CurveOptions
@@ -43,9 +51,11 @@ struct SubscribeCommand: ParsableCommand {
         if overlay && saveDirectory == nil { throw ValidationError("--overlay needs --save-dir") }
         if let count, count <= 0 { throw ValidationError("--count must be positive") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try validateClientEndpoint(endpoint, option: "--masks")
     }
 
     func run() throws {
+        try requireListener(at: endpoint, option: "--masks")
         if let saveDirectory {
             try FileManager.default.createDirectory(atPath: saveDirectory, withIntermediateDirectories: true)
         }
@@ -54,19 +64,28 @@ struct SubscribeCommand: ParsableCommand {
                                             curve: try curve.configuration())
         printError("subscribed to \(Topic.maskPrefix(stream: stream))\(phrase.map { "*/\($0)" } ?? "") on \(endpoint)")
         var received = 0
-        var waited = 0.0
-        // Wake up every few seconds (or at --timeout) to tell the operator we are still waiting.
-        let interval = min(5, timeout ?? 5)
+        var waited = 0.0, sinceNotice = 0.0
+        // Wake up every 5 s to tell the operator we are still waiting, and exactly at --timeout.
+        let noticeInterval = 5.0
         while count.map({ received < $0 }) ?? true {
-            guard let mask = try subscriber.next(timeoutMilliseconds: Int(interval * 1000)) else {
-                waited += interval
+            let step = min(noticeInterval - sinceNotice, (timeout ?? .infinity) - waited)
+            guard let mask = try subscriber.next(timeoutMilliseconds: max(1, Int((step * 1000).rounded()))) else {
+                waited += step
+                sinceNotice += step
                 if let timeout, waited >= timeout {
-                    printError("error: no mask for \(Int(waited)) s from \(endpoint)")
-                    throw ExitCode(2)
+                    printError("error: no mask arrived from \(endpoint) within \(formatSeconds(timeout))"
+                        + (received == 0 ? " (does the daemon have a phrase? list them with `referstream phrase list`)" : ""))
+                    throw ExitCode(3)
                 }
-                printError("waiting for masks from \(endpoint)…")
+                if sinceNotice >= noticeInterval {
+                    sinceNotice = 0
+                    printError(received == 0
+                        ? "waiting for the first mask from \(endpoint) (\(formatSeconds(waited))); masks flow once a phrase is added: referstream phrase add --stream ID \"…\""
+                        : "waiting for masks from \(endpoint) (none for \(formatSeconds(waited)))")
+                }
                 continue
             }
+            sinceNotice = 0
             waited = 0
             received += 1
             // Written unbuffered: one line per mask as it arrives, also into a pipe.

@@ -9,6 +9,11 @@ extension ReferFormerConfiguration {
     /// - Parameter shapes: every state-dict key with its shape (e.g. `StateDict.shapes`).
     /// - Throws: `.configuration` when a key the inference needs is absent or shapes are inconsistent.
     public static func inferred(fromShapes shapes: [String: [Int]]) throws(ReferFormerError) -> ReferFormerConfiguration {
+        // Swin / Video-Swin (official models/swin_transformer.py): patch_embed + layers.N.blocks, not ResNet keys.
+        if let key = shapes.keys.sorted().first(where: { $0.hasPrefix("backbone.0.body.patch_embed.") || $0.hasPrefix("backbone.0.body.layers.") }) {
+            let kind = shapes["backbone.0.body.patch_embed.proj.weight"]?.count == 5 ? "Video-Swin" : "Swin"
+            throw swinNotSupported("these weights have a \(kind) backbone (\(key))")
+        }
         var reader = ShapeReader(shapes: shapes)
         var c = ReferFormerConfiguration()
 

@@ -15,10 +15,18 @@ extension StateDict {
         guard FileManager.default.isReadableFile(atPath: url.path) else {
             throw ReferFormerError(.io, "cannot read the weights \(url.path): no such readable file")
         }
-        if Self.looksLikePyTorch(url) {
-            try self.init(pyTorchAt: url)
-        } else {
+        let format: CheckpointFormat
+        do {
+            format = try CheckpointFormat(contentsOf: url)
+        } catch let error as CheckpointError where error.code == .unrecognizedFormat {
+            throw ReferFormerError(.io, "\(url.path) is \(error.message): give the official .pth file or a .safetensors file", underlying: error)
+        } catch {
+            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)", underlying: error)
+        }
+        if format == .safetensors {
             try self.init(safetensorsAt: url)
+        } else {
+            try self.init(pyTorchAt: url)
         }
     }
 
@@ -57,14 +65,5 @@ extension StateDict {
             }
         }
         self.init(pairs)
-    }
-
-    /// A zip archive (`PK\x03\x04`) or a legacy pickle stream (`\x80\x02`, protocol 2) is PyTorch's;
-    /// a safetensors file starts with an 8-byte little-endian header length.
-    static func looksLikePyTorch(_ url: URL) -> Bool {
-        guard let handle = try? FileHandle(forReadingFrom: url) else { return false }
-        defer { try? handle.close() }
-        let head = [UInt8]((try? handle.read(upToCount: 4)) ?? Data())
-        return head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x80, 0x02])
     }
 }
