@@ -21,16 +21,13 @@ struct ModelOptions: ParsableArguments {
         valueName: "dir"))
     var tokenizer: String
 
-    @Option(help: ArgumentHelp("Threads for the matrix products (OpenBLAS).", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads for the tensor ops and matrix products.", valueName: "n"))
     var threads: Int?
 
     /// Loads the tokenizer and the model, reporting what was loaded on standard error.
     func load() throws -> (RobertaTokenizer, ReferFormerModel) {
-        BLAS.restartWithFastestKernelIfNeeded()
-        if let threads {
-            BLAS.setThreadCount(threads)
-            Parallel.threadCount = max(1, threads)
-        }
+        TensorRuntime.restartWithFastestKernelIfNeeded()
+        if let threads { TensorRuntime.defaultThreadCount = threads }
         let tokenizer: RobertaTokenizer
         do {
             tokenizer = try TokenizeCommand.loadTokenizer(self.tokenizer)
@@ -57,7 +54,7 @@ struct ModelOptions: ParsableArguments {
                           (weights as NSString).lastPathComponent, (ContinuousClock.now - start).seconds,
                           c.backbone.layers.map(String.init).joined(separator: ","), c.backbone.widthPerGroup,
                           c.hiddenDim, c.encLayers, c.decLayers, c.numQueries, c.textEncoder.numHiddenLayers,
-                          c.textEncoder.vocabSize, BLAS.coreName, BLAS.threadCount))
+                          c.textEncoder.vocabSize, TensorRuntime.kernelName, TensorRuntime.threadCount))
         return (tokenizer, model)
     }
 

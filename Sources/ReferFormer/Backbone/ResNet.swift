@@ -56,7 +56,7 @@ struct Bottleneck: Sendable {
         var b = conv2(a)
         b.applyReLU()
         var y = conv3(b)
-        y.addThenReLU(downsample.map { $0(x) } ?? x)
+        y.applyAddReLU(downsample.map { $0(x) } ?? x)
         return y
     }
 }

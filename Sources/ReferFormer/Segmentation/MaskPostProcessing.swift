@@ -12,14 +12,7 @@ public struct ClipMasks: Sendable {
     public var maskLogits: Tensor
 
     /// sigmoid(mask logits) (T, oh, ow): the DAVIS script's probability output.
-    public var probabilities: Tensor {
-        let logits = maskLogits.contiguous()
-        return Tensor(shape: logits.shape) { out in
-            logits.withUnsafeBufferPointer { l in
-                for i in 0..<l.count { out[i] = MaskPostProcessing.sigmoid(l[i]) }
-            }
-        }
-    }
+    public var probabilities: Tensor { maskLogits.sigmoid() }
 
     /// `sigmoid(logit) > threshold` as 0/1 bytes, row-major (T, oh, ow): the YTVOS script's masks
     /// (saved ×255 as PNG). The comparison is made on the float32 sigmoid, as upstream.
@@ -61,7 +54,7 @@ public enum MaskPostProcessing {
     /// (`F.interpolate(..., mode='bilinear')`).
     public static func resizeMasks(_ masks: Tensor, height: Int, width: Int) -> Tensor {
         precondition(masks.rank == 3, "masks \(masks.shape), expected (T, h, w)")
-        return SegmentationKernels.resizeBilinear(masks.unsqueezed(3), height: height, width: width).reshaped([masks.shape[0], height, width])
+        return masks.unsqueezed(1).interpolate(size: (height, width), mode: .bilinear(alignCorners: false)).reshaped([masks.shape[0], height, width])
     }
 
     /// The official post-processing of one clip: choose q* by score, take its masks in every frame and

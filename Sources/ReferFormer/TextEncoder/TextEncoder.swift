@@ -22,9 +22,9 @@ public struct TextEncoder: Sendable {
     public let roberta: RobertaModel
     public let resizer: FeatureResizer
 
-    public init(_ weights: StateDict, roberta configuration: TextEncoderDescription, hiddenDim: Int) {
-        roberta = RobertaModel(weights, configuration: configuration)
-        resizer = FeatureResizer(weights, inFeatures: configuration.hiddenSize, outFeatures: hiddenDim)
+    public init(weights: StateDict, roberta configuration: TextEncoderDescription, hiddenDim: Int) {
+        roberta = RobertaModel(weights: weights, configuration: configuration)
+        resizer = FeatureResizer(weights: weights, inFeatures: configuration.hiddenSize, outFeatures: hiddenDim)
     }
 
     /// Encodes one phrase from its token ids (one caption: no padding).

@@ -85,8 +85,10 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor { batchedMatmul(self, other) }
 
     /// torch `F.linear`: x (…, in) · weightᵀ + bias → (…, out), with weight (out, in) and bias (out).
-    /// One GEMM over all leading dimensions; the bias is written first and accumulated into (β = 1).
-    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    /// With `residual` (…, out) the result is `residual + linear(x)` (a skip connection fused into the
+    /// product). One GEMM over all leading dimensions; residual and bias are written first and the
+    /// product accumulated into them (β = 1).
+    public func linear(weight: Tensor, bias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
         precondition(weight.rank == 2 && rank >= 1 && weight.shape[1] == shape[rank - 1],
                      "linear: input \(shape) does not match weight \(weight.shape)")
         let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
@@ -99,10 +101,26 @@ extension Tensor {
         let (ta, lda) = gemmLayout(rows: rows, cols: inFeatures, rowStride: x.strides[0], colStride: x.strides[1])!
         var outShape = shape
         outShape[rank - 1] = outFeatures
+        if let residual { precondition(residual.count == rows * outFeatures, "linear: residual \(residual.shape) is not \(outShape)") }
         return Tensor(shape: outShape) { c in
             guard let cBase = c.baseAddress, rows > 0, outFeatures > 0 else { return }
             var beta: Float = 0
-            if let bias {
+            if let residual {
+                residual.withUnsafeBufferPointer { cBase.initialize(from: $0.baseAddress!, count: $0.count) }
+                if let bias {
+                    let pc = UncheckedSendable(cBase)
+                    bias.withUnsafeBufferPointer { b in
+                        let pb = UncheckedSendable(b.baseAddress!)
+                        Parallel.forEach(rows, minChunk: 256) { range in
+                            for r in range {
+                                let row = pc.value + r * outFeatures
+                                for o in 0..<outFeatures { row[o] += pb.value[o] }
+                            }
+                        }
+                    }
+                }
+                beta = 1
+            } else if let bias {
                 bias.withUnsafeBufferPointer { b in
                     for r in 0..<rows { (cBase + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
                 }
@@ -120,4 +138,3 @@ extension Tensor {
         }
     }
 }
-

@@ -37,7 +37,7 @@ struct TextEncoderParityTests {
         let golden = try GoldenTensors("referformer-tiny/\(name).safetensors")
         let weights = try Self.loadWeights()
         let config = try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder
-        let encoder = TextEncoder(weights, roberta: config, hiddenDim: 64)
+        let encoder = TextEncoder(weights: weights, roberta: config, hiddenDim: 64)
         try weights.finish()  // strict: every text_encoder.* / resizer.* key used, none missing
 
         let ids = try golden.ints("text.input_ids")
@@ -67,7 +67,7 @@ struct TextEncoderParityTests {
         let ids = try tokenizer.encode(caption).ids.map(Int.init)
         #expect(ids == (try golden.ints("text.input_ids")), "\(name): \(caption)")
         let weights = try Self.loadWeights()
-        let encoder = TextEncoder(weights, roberta: try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder, hiddenDim: 64)
+        let encoder = TextEncoder(weights: weights, roberta: try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder, hiddenDim: 64)
         let out = encoder(ids: ids)
         for (key, actual) in [("text.word_features", out.wordFeatures), ("text.sentence_feature", out.sentenceFeature)] {
             let comparison = Comparison(actual, try golden.tensor(key), tolerance: 1e-4)
@@ -79,7 +79,7 @@ struct TextEncoderParityTests {
     func padding() throws {
         let weights = try Self.loadWeights()
         let config = try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder
-        let encoder = TextEncoder(weights, roberta: config, hiddenDim: 64)
+        let encoder = TextEncoder(weights: weights, roberta: config, hiddenDim: 64)
         let ids = [0, 262, 458, 280, 2]
         let plain = encoder(ids: ids)
         let padded = encoder(ids: ids + [1, 1, 1], attentionMask: [true, true, true, true, true, false, false, false])
@@ -104,7 +104,7 @@ struct TextEncoderParityTests {
         pairs.append(("text_encoder.extra.weight", Tensor.zeros([2])))
         pairs.append(("text_encoder.embeddings.position_ids", Tensor.zeros([1, 514])))  // stale buffer: fine
         let weights = StateDict(pairs)
-        _ = TextEncoder(weights, roberta: try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder, hiddenDim: 64)
+        _ = TextEncoder(weights: weights, roberta: try ReferFormerConfiguration.inferred(fromShapes: try Self.shapes()).textEncoder, hiddenDim: 64)
         do {
             try weights.finish()
             Issue.record("loading should fail")

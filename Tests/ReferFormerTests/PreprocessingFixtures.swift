@@ -1,18 +1,9 @@
 import Foundation
+import TestSupport
 
-/// Locates `Tests/Fixtures/preprocess/` from this file's path (walks up to the package root).
-enum Fixtures {
-    static func directory(_ file: String = #filePath) -> URL {
-        var url = URL(fileURLWithPath: file).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                return url.appendingPathComponent("Tests/Fixtures/preprocess")
-            }
-            url = url.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: "Tests/Fixtures/preprocess")
-    }
-
+/// The preprocessing fixtures (`Tests/Fixtures/preprocess/`): the manifest of source images and the
+/// reference tensors.
+enum PreprocessingFixtures {
     struct Image: Decodable {
         let name: String
         let source_width: Int
@@ -27,63 +18,11 @@ enum Fixtures {
     struct Manifest: Decodable { let images: [Image] }
 
     static func manifest() throws -> Manifest {
-        let data = try Data(contentsOf: directory().appendingPathComponent("preprocess.json"))
+        let data = try Data(contentsOf: Fixtures.url("preprocess/preprocess.json"))
         return try JSONDecoder().decode(Manifest.self, from: data)
     }
 
-    static func tensors() throws -> SafetensorsFile {
-        try SafetensorsFile(url: directory().appendingPathComponent("preprocess.safetensors"))
-    }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// A minimal safetensors reader for the test fixture only (8-byte little-endian header length, JSON
-/// header, raw little-endian tensor bytes). The product's reader lives in module `Checkpoint`.
-struct SafetensorsFile {
-    struct Entry { let dtype: String; let shape: [Int]; let range: Range<Int> }
-    let entries: [String: Entry]
-    let bytes: Data
-
-    init(url: URL) throws {
-        let data = try Data(contentsOf: url)
-        guard data.count >= 8 else { throw FixtureError(description: "\(url.path): too short") }
-        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        guard 8 + headerLength <= data.count,
-              let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any]
-        else { throw FixtureError(description: "\(url.path): bad header") }
-        var entries: [String: Entry] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
-            else { throw FixtureError(description: "\(url.path): bad entry \(name)") }
-            entries[name] = Entry(dtype: dtype, shape: shape, range: (8 + headerLength + offsets[0])..<(8 + headerLength + offsets[1]))
-        }
-        self.entries = entries
-        self.bytes = data
-    }
-
-    func entry(_ name: String, dtype: String) throws -> Entry {
-        guard let e = entries[name] else { throw FixtureError(description: "fixture has no tensor \(name)") }
-        guard e.dtype == dtype else { throw FixtureError(description: "\(name) is \(e.dtype), expected \(dtype)") }
-        return e
-    }
-
-    func uint8(_ name: String) throws -> (shape: [Int], values: [UInt8]) {
-        let e = try entry(name, dtype: "U8")
-        return (e.shape, [UInt8](bytes.subdata(in: e.range)))
-    }
-
-    func float32(_ name: String) throws -> (shape: [Int], values: [Float]) {
-        let e = try entry(name, dtype: "F32")
-        let raw = [UInt8](bytes.subdata(in: e.range))
-        let values = stride(from: 0, to: raw.count, by: 4).map { i in
-            Float(bitPattern: UInt32(raw[i]) | UInt32(raw[i + 1]) << 8 | UInt32(raw[i + 2]) << 16 | UInt32(raw[i + 3]) << 24)
-        }
-        return (e.shape, values)
-    }
+    static func tensors() throws -> GoldenTensors { try GoldenTensors("preprocess/preprocess.safetensors") }
 }
 
 /// The golden README §4 source images: an integer-only formula, checked against the stored SHA-256.

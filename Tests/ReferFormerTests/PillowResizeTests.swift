@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import ReferFormer
 
@@ -17,7 +18,7 @@ struct PillowResizeTests {
 
     @Test("regenerated source images match the fixture's SHA-256", arguments: names)
     func sources(name: String) throws {
-        let image = try #require(try Fixtures.manifest().images.first { $0.name == name })
+        let image = try #require(try PreprocessingFixtures.manifest().images.first { $0.name == name })
         let source = SyntheticImage.make(width: image.source_width, height: image.source_height, seed: image.seed)
         let digest = SHA256.hex(source)
         #expect(digest == image.source_sha256, "\(name): source digest \(digest) != \(image.source_sha256)")
@@ -25,7 +26,7 @@ struct PillowResizeTests {
 
     @Test("resize equals Pillow bit-exactly", arguments: names)
     func resize(name: String) throws {
-        let image = try #require(try Fixtures.manifest().images.first { $0.name == name })
+        let image = try #require(try PreprocessingFixtures.manifest().images.first { $0.name == name })
         let size = FramePreprocessor.modelInputSize(originalHeight: image.source_height, originalWidth: image.source_width)
         #expect(size.height == image.resized_height && size.width == image.resized_width,
                 "\(name): size \(size) != \(image.resized_height)×\(image.resized_width)")
@@ -36,16 +37,16 @@ struct PillowResizeTests {
         #expect(resized.count == size.height * size.width * 3)
 
         // The stored pixels (all of them, or rows 100..<164 for the up-scaled image).
-        let tensors = try Fixtures.tensors()
+        let tensors = try PreprocessingFixtures.tensors()
         let stored: [UInt8]
         let ours: ArraySlice<UInt8>
         if name == "image3_upscale" {
-            let (shape, values) = try tensors.uint8("image3_upscale.resized_rows_100_164")
+            let (shape, values) = try tensors.bytes("image3_upscale.resized_rows_100_164")
             #expect(shape == [64, size.width, 3])
             stored = values
             ours = resized[(100 * size.width * 3)..<(164 * size.width * 3)]
         } else {
-            let (shape, values) = try tensors.uint8("\(name).resized")
+            let (shape, values) = try tensors.bytes("\(name).resized")
             #expect(shape == [size.height, size.width, 3])
             stored = values
             ours = resized[...]

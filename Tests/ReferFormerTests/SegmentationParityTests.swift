@@ -40,8 +40,8 @@ struct TinySegmentation {
         let weights = try Tiny.weights.get()
         let keys = weights.file.names.filter { $0.hasPrefix("pixel_decoder.") || $0.hasPrefix("controller.") }
         let stateDict = StateDict(try keys.map { ($0, try weights.tensor($0)) })
-        let decoder = CrossModalFPNDecoder(stateDict: stateDict, hiddenDim: hiddenDim, maskDim: maskDim, ffnDim: ffnDim, res2Channels: 256)
-        let maskHead = DynamicMaskHead(stateDict: stateDict, hiddenDim: hiddenDim, maskDim: maskDim,
+        let decoder = CrossModalFPNDecoder(weights: stateDict, hiddenDim: hiddenDim, maskDim: maskDim, ffnDim: ffnDim, res2Channels: 256)
+        let maskHead = DynamicMaskHead(weights: stateDict, hiddenDim: hiddenDim, maskDim: maskDim,
                                        controllerLayers: 3, dynamicChannels: 8, relCoord: true)
         try stateDict.finish()  // every pixel_decoder.* and controller.* key used, none missing or mis-shaped
         return TinySegmentation(decoder: decoder, maskHead: maskHead)

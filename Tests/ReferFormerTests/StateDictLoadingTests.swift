@@ -3,31 +3,20 @@ import Foundation
 import ReferFormer
 import Tensor
 import Testing
+import TestSupport
 
 /// `StateDict(pyTorchAt:)` and `StateDict(safetensorsAt:)`: float32 values equal to the reference, zero
 /// copy where the storage is float32, contiguous and aligned, decoded copies elsewhere.
 @Suite("StateDict loading from .pth and safetensors")
 struct StateDictLoadingTests {
-    static func values(_ tensor: Tensor) -> [Float] {
-        let count = tensor.shape.reduce(1, *)
-        let strides = tensor.strides, shape = tensor.shape
-        var out = [Float](repeating: 0, count: count)
-        for linear in 0..<count {
-            var rest = linear, position = tensor.offset
-            for axis in shape.indices.reversed() {
-                position += (rest % shape[axis]) * strides[axis]
-                rest /= shape[axis]
-            }
-            out[linear] = tensor.storage.base[position]
-        }
-        return out
-    }
+    /// The elements in row-major order, whatever the strides (a borrowed view stays as loaded).
+    static func values(_ tensor: Tensor) -> [Float] { tensor.scalars }
 
     @Test("the golden checkpoints (every dtype, views, twins) load with the values of expected.safetensors",
           arguments: ["checkpoint_legacy.pth", "checkpoint_zip.pth"])
     func golden(file: String) throws {
-        let dict = try StateDict(pyTorchAt: fixture("checkpoint").appendingPathComponent(file))
-        let expected = try SafeTensors(contentsOf: fixture("checkpoint/expected.safetensors"))
+        let dict = try StateDict(pyTorchAt: Fixtures.url("checkpoint").appendingPathComponent(file))
+        let expected = try SafeTensors(contentsOf: Fixtures.url("checkpoint/expected.safetensors"))
         #expect(Set(dict.keys) == Set(expected.names))
         for record in expected.tensors {
             let reference: [Float] = record.dtype.isFloatingPoint ? try record.floats() : try record.int64s().map { Float($0) }
@@ -62,5 +51,15 @@ struct StateDictLoadingTests {
         // follow pickles of arbitrary length: all of them borrow or (misaligned file) none do.
         #expect(borrowedSafetensors == 359, "\(borrowedSafetensors) zero-copy")
         #expect(borrowedPth == 359 || borrowedPth == 0, "\(borrowedPth) zero-copy")
+    }
+
+    @Test("a file that cannot be read is an .io error that keeps the reader's error as its cause")
+    func underlyingCause() throws {
+        let missing = Fixtures.url("checkpoint/does-not-exist.safetensors")
+        let error = try #require(throws: ReferFormerError.self) { try StateDict(safetensorsAt: missing) }
+        #expect(error.code == .io && error.message.contains(missing.path), "\(error)")
+        let cause = try #require(error.underlying, "no underlying error")
+        #expect(cause is CheckpointError, "underlying \(type(of: cause)): \(cause)")
+        #expect(error.message.contains("\(cause)"), "the message repeats the cause: \(error.message)")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import Tensor
 @testable import ReferFormer
@@ -8,7 +9,7 @@ import Tensor
 struct FramePreprocessorTests {
     @Test("normalisation table equals torchvision's bit-exactly")
     func table() throws {
-        let (shape, golden) = try Fixtures.tensors().float32("normalize_lut")
+        let (shape, golden) = try PreprocessingFixtures.tensors().floats("normalize_lut")
         #expect(shape == [3, 256])
         let ours = try FramePreprocessor().normalizationTable
         let differing = zip(ours, golden).enumerated().filter { $0.element.0.bitPattern != $0.element.1.bitPattern }
@@ -18,11 +19,11 @@ struct FramePreprocessorTests {
 
     @Test("normalised image2 equals the golden crop bit-exactly")
     func normalizedCrop() throws {
-        let image = try #require(try Fixtures.manifest().images.first { $0.name == "image2" })
+        let image = try #require(try PreprocessingFixtures.manifest().images.first { $0.name == "image2" })
         let source = SyntheticImage.make(width: image.source_width, height: image.source_height, seed: image.seed)
         let tensor = try FramePreprocessor().preprocess(source, height: image.source_height, width: image.source_width)
         #expect(tensor.shape == [3, image.resized_height, image.resized_width])
-        let (shape, golden) = try Fixtures.tensors().float32("image2.normalized_crop")
+        let (shape, golden) = try PreprocessingFixtures.tensors().floats("image2.normalized_crop")
         #expect(shape == [3, 40, 60])
         let crop = tensor.sliced(1, 300..<340).sliced(2, 100..<160).contiguous().scalars
         var differing = 0, maxAbs: Float = 0

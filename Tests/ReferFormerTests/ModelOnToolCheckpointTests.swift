@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ReferFormer
 import Tensor
 import Testing
