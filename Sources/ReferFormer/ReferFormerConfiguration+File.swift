@@ -256,7 +256,7 @@ private struct OptionReader {
     mutating func readSwinSection(_ section: [String: ConfigurationValue], path: String, officialName: String?) {
         var arguments = section
         var descriptive: Set<String> = ["type", "official_name", "official_real_configs", "per_frame", "stage_output",
-                                        "attention_scale", "shifted_window_mask_value", "strides", "out_channels", "layernorm_eps"]
+                                        "attention_scale", "shifted_window_mask_value", "strides", "out_channels", "layernorm_eps", "num_frames"]
         if case .object(let config)? = section["config"] {
             arguments = config
             descriptive.insert("config")
@@ -296,6 +296,9 @@ private struct OptionReader {
             }
         }
         d.video = video
+        if case .bool(let perFrame)? = section["per_frame"], perFrame == video {
+            problems.append("\(name(path, "per_frame")) is \(perFrame), but a \(video ? "Video-Swin" : "Swin") backbone is \(video ? "per clip" : "per frame")")
+        }
         if let window { d.windowSize = window } else if preset == nil { d.windowSize = video ? [8, 7, 7] : [7] }
         problems += d.problems.map { "\(path): \($0)" }
         configuration.backbone = BackboneDescription(swin: d)
