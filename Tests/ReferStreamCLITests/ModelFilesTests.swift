@@ -183,7 +183,7 @@ struct ModelFilesTests {
         let weights = try Self.swinCheckpoint(overlay, in: directory)
         let result = try Self.infer([], weights: weights, in: directory)
         Self.expectOneErrorLine(result, [
-            "backbone.0.body.layers.0.blocks.0.attn.relative_position_index[0, 1] is 0.0, but the official formula", "the buffer is corrupt",
+            "backbone.0.body.layers.0.blocks.0.attn.relative_position_index[0, 0] is 0.0, but the official formula", "the buffer is corrupt",
         ])
         #expect(!result.stderr.contains("missing"), "\(result.stderr)")
     }
