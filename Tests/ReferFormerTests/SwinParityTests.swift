@@ -112,13 +112,7 @@ struct SwinParityTests {
         for key in backbone { #expect(compared.contains(key), "\(f.rawValue) \(name): \(key) not compared") }
         #expect(compared.count >= 40, "\(f.rawValue) \(name): only \(compared.count) tensors compared")
 
-        #expect(post.queryIndex == (try golden.ints("post.query_index"))[0])
-        let goldenMask = try golden.ints("post.mask")
-        let logits = post.maskLogits.scalars
-        let mask = post.binaryMasks()
-        var differing = 0
-        for i in 0..<goldenMask.count where abs(logits[i]) > 1e-3 && Int(mask[i]) != goldenMask[i] { differing += 1 }
-        #expect(mask.count == goldenMask.count && differing == 0, "\(f.rawValue) \(name): \(differing) mask pixels differ")
+        try expectGoldenMasks(post, golden, "\(f.rawValue) \(name)")
     }
 
     @Test("window plans follow the official execution recorded in backbone_windows",
@@ -177,4 +171,16 @@ struct SwinParityTests {
             #expect(c.passed == (f == .swin), "\(f.rawValue): \(c)")
         }
     }
+}
+
+/// The chosen query and the binary masks equal the golden ones, wherever the logit is not within 1e-3
+/// of the threshold (golden README §6).
+func expectGoldenMasks(_ post: ClipMasks, _ golden: GoldenTensors, _ label: String) throws {
+    #expect(post.queryIndex == (try golden.ints("post.query_index"))[0], "\(label): query")
+    let goldenMask = try golden.ints("post.mask")
+    let logits = post.maskLogits.scalars
+    let mask = post.binaryMasks()
+    var differing = 0
+    for i in 0..<goldenMask.count where abs(logits[i]) > 1e-3 && Int(mask[i]) != goldenMask[i] { differing += 1 }
+    #expect(mask.count == goldenMask.count && differing == 0, "\(label): \(differing) mask pixels differ")
 }

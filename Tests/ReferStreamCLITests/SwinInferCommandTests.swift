@@ -39,29 +39,36 @@ struct SwinInferCommandTests {
             "--caption", caption, "--original-size", "\(size[0]),\(size[1])", "--output", out.path, "--intermediates",
         ])
         #expect(result.status == 0, "\(result)")
-        let produced = try SafeTensors(contentsOf: out)
-        var compared: [String] = []
-        for key in produced.names where golden[key] != nil {
-            let a = try #require(produced[key]), g = try #require(golden[key])
-            #expect(a.shape == g.shape, "\(folder) \(name) \(key): shape \(a.shape) vs golden \(g.shape)")
-            guard a.shape == g.shape else { continue }
-            let x = try InferCommandTests.values(a), y = try InferCommandTests.values(g)
-            if key == "post.mask" {
-                let logits = try InferCommandTests.values(try #require(golden["post.mask_logits"]))
-                let differing = zip(zip(x, y), logits).filter { $0.0.0 != $0.0.1 && abs($0.1) > 1e-3 }.count
-                #expect(differing == 0, "\(folder) \(name): \(differing) mask pixels differ")
-            } else if !a.dtype.isFloatingPoint || key.hasPrefix("input.") {
-                #expect(x == y, "\(folder) \(name) \(key): \(x.prefix(8)) vs \(y.prefix(8))")
-            } else {
-                let rms = (y.reduce(0) { $0 + $1 * $1 } / Double(max(y.count, 1))).squareRoot()
-                let worst = zip(x, y).map { abs($0 - $1) }.max() ?? 0
-                #expect(worst <= InferCommandTests.tolerance(key) * max(rms, 1e-12), "\(folder) \(name) \(key): max|Δ| \(worst), rms \(rms)")
-            }
-            compared.append(key)
-        }
+        let compared = try expectGoldenOutputs(try SafeTensors(contentsOf: out), golden, "\(folder) \(name)")
         var backbone = ["backbone.patch_embed", "backbone.stage0.block0", "backbone.stage2.merged", "backbone.res2", "backbone.res5"]
         if folder == "referformer-swin-tiny" { backbone.append("backbone.stage3.blocks") }
         for key in backbone { #expect(compared.contains(key), "\(folder) \(name): \(key) not written") }
-        #expect(compared.count >= 55, "\(folder) \(name): only \(compared.count) golden tensors compared: \(produced.names)")
+        #expect(compared.count >= 55, "\(folder) \(name): only \(compared.count) golden tensors compared")
     }
+}
+
+/// Compares every tensor `infer` wrote under a golden name with the golden one (tolerances of the golden
+/// README §6 as `InferCommandTests.tolerance`; integer tensors and inputs exactly; `post.mask` wherever
+/// the golden logit is more than 1e-3 from the threshold) and returns the names compared.
+func expectGoldenOutputs(_ produced: SafeTensors, _ golden: SafeTensors, _ label: String) throws -> [String] {
+    var compared: [String] = []
+    for key in produced.names where golden[key] != nil {
+        let a = try #require(produced[key]), g = try #require(golden[key])
+        #expect(a.shape == g.shape, "\(label) \(key): shape \(a.shape) vs golden \(g.shape)")
+        guard a.shape == g.shape else { continue }
+        let x = try InferCommandTests.values(a), y = try InferCommandTests.values(g)
+        if key == "post.mask" {
+            let logits = try InferCommandTests.values(try #require(golden["post.mask_logits"]))
+            let differing = zip(zip(x, y), logits).filter { $0.0.0 != $0.0.1 && abs($0.1) > 1e-3 }.count
+            #expect(differing == 0, "\(label): \(differing) mask pixels differ")
+        } else if !a.dtype.isFloatingPoint || key.hasPrefix("input.") {
+            #expect(x == y, "\(label) \(key): \(x.prefix(8)) vs \(y.prefix(8))")
+        } else {
+            let rms = (y.reduce(0) { $0 + $1 * $1 } / Double(max(y.count, 1))).squareRoot()
+            let worst = zip(x, y).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= InferCommandTests.tolerance(key) * max(rms, 1e-12), "\(label) \(key): max|Δ| \(worst), rms \(rms)")
+        }
+        compared.append(key)
+    }
+    return compared
 }
