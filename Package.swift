@@ -32,21 +32,28 @@ let package = Package(
 
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "Checkpoint"),
-        .target(name: "Tokenizer"),
+        // StrictJSON: the one strict JSON reader and string escaper (standard library only).
+        .target(name: "StrictJSON"),
+        .target(name: "Checkpoint", dependencies: ["StrictJSON"]),
+        .target(name: "Tokenizer", dependencies: ["StrictJSON"]),
         .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
 
         // MARK: I/O
-        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
+        // Plumbing: the bounded drop-oldest queue, the joinable service thread and the monitor (mutex +
+        // condition) that VideoIngest, Transport and the daemon share. Standard library only.
+        .target(name: "Plumbing"),
+        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims", "Plumbing"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "WireProtocol", dependencies: ["CZlib"]),
-        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
+        // No I/O; zlib only for the PNG mask codec (deflate, CRC-32), next to the other payload codecs.
+        .target(name: "WireProtocol", dependencies: ["CZlib", "StrictJSON"]),
+        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol", "Plumbing"]),
 
         // MARK: Executables (thin: argument parsing and wiring)
         .executableTarget(
             name: "referstream",
             dependencies: [
                 "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "VideoIngest", "Transport", "WireProtocol",
+                "ZeroMQ", "StrictJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,12 +70,14 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "StrictJSON", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "StrictJSON"]),
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
         .testTarget(
             name: "TransportTests",

@@ -38,7 +38,7 @@ public struct ReferFormerDetector: Sendable {
         // With box refinement the 4 box MLPs are registered twice (spec §2): one copy is loaded, the
         // other may be present or not.
         weights.allowUnused { $0.hasPrefix("transformer.decoder.bbox_embed.") }
-        body = try BackboneBody(weights: weights, prefix: "backbone.0.body.", description: c.backbone)
+        body = try BackboneBody(weights: weights, prefix: "backbone.0.body", description: c.backbone)
         var proj: [InputProjection] = []
         for l in 0..<3 {
             proj.append(InputProjection(weights: weights, prefix: "input_proj.\(l)", inChannels: c.backbone.outChannels(stage: l + 1),

@@ -1,7 +1,8 @@
 import Dispatch
 
-/// Splits loops over the available cores. GEMM threads are OpenBLAS's own; this is for the non-GEMM
-/// loops (im2col, norms, attention sampling, element-wise ops).
+/// Splits loops over the available cores: the non-GEMM loops (im2col, norms, attention sampling,
+/// element-wise ops) and the row or column blocks of large GEMMs (`BLAS.sgemm`). How many workers is a
+/// per-call setting (`TensorRuntime.withThreadCount`), so engines on different threads do not share it.
 public enum Parallel {
     /// Number of worker chunks to use on the calling thread: the innermost
     /// `TensorRuntime.withThreadCount` scope, else `defaultThreadCount`.

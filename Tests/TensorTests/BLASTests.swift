@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import Tensor
@@ -86,5 +88,27 @@ struct BLASTests {
         #expect(TensorRuntime.threadCount == outside)
         _ = matmul(Tensor.ones([2, 2]), Tensor.ones([2, 2]))
         #expect(BLAS.libraryThreadCount == 1)
+    }
+
+    @Test("one thread's scoped thread count does not change another thread's")
+    func perEngineThreads() {
+        let outside = TensorRuntime.threadCount
+        let inside = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let seen = Mutex<[Int]>([])
+        // Engine A: a single-threaded scope held open while engine B (another thread) reads its own count.
+        let a = Thread {
+            TensorRuntime.withThreadCount(1) {
+                _ = Tensor.ones([1, 4, 16, 16]).conv2d(weight: Tensor.ones([4, 4, 3, 3]), bias: nil, padding: 1)
+                seen.withLock { $0.append(TensorRuntime.threadCount) }
+                inside.signal()
+                done.wait()
+            }
+        }
+        a.start()
+        inside.wait()
+        let b = TensorRuntime.threadCount
+        done.signal()
+        #expect(seen.withLock { $0 } == [1])
+        #expect(b == outside, "engine B sees \(b) workers while engine A is single-threaded; expected \(outside)")
     }
 }

@@ -18,19 +18,19 @@ struct SwinTransformerBackbone: Sendable {
     init(weights: StateDict, prefix: String, description d: SwinDescription) throws(ReferFormerError) {
         precondition(!d.video && d.windowSize.count == 1, "SwinTransformerBackbone is the 2-D Swin")
         window = d.windowSize[0]
-        patchEmbed = PatchEmbedding(weights: weights, prefix: "\(prefix)patch_embed", dim: d.embedDim, patch: d.patchSize,
+        patchEmbed = PatchEmbedding(weights: weights, prefix: "\(prefix).patch_embed", dim: d.embedDim, patch: d.patchSize,
                                     video: false, patchNorm: d.patchNorm)
         var stages: [[SwinBlock]] = [], downsamples: [PatchMerging] = [], norms: [LayerNorm] = []
         for (i, depth) in d.depths.enumerated() {
             let dim = d.outChannels(stage: i)
             var blocks: [SwinBlock] = []
             for j in 0..<depth {
-                blocks.append(try SwinBlock(weights: weights, prefix: "\(prefix)layers.\(i).blocks.\(j)", dim: dim, heads: d.numHeads[i],
+                blocks.append(try SwinBlock(weights: weights, prefix: "\(prefix).layers.\(i).blocks.\(j)", dim: dim, heads: d.numHeads[i],
                                             window: [1, window, window], mlpHidden: Int(Double(dim) * d.mlpRatio)))
             }
             stages.append(blocks)
-            if i < d.depths.count - 1 { downsamples.append(PatchMerging(weights: weights, prefix: "\(prefix)layers.\(i).downsample", dim: dim)) }
-            norms.append(LayerNorm(weights: weights, prefix: "\(prefix)norm\(i)", dimension: dim))
+            if i < d.depths.count - 1 { downsamples.append(PatchMerging(weights: weights, prefix: "\(prefix).layers.\(i).downsample", dim: dim)) }
+            norms.append(LayerNorm(weights: weights, prefix: "\(prefix).norm\(i)", dimension: dim))
         }
         self.stages = stages
         self.downsamples = downsamples

@@ -16,18 +16,18 @@ struct VideoSwinTransformerBackbone: Sendable {
     init(weights: StateDict, prefix: String, description d: SwinDescription) throws(ReferFormerError) {
         precondition(d.video && d.windowSize.count == 3, "VideoSwinTransformerBackbone has 3-D windows")
         window = d.windowSize
-        patchEmbed = PatchEmbedding(weights: weights, prefix: "\(prefix)patch_embed", dim: d.embedDim, patch: d.patchSize,
+        patchEmbed = PatchEmbedding(weights: weights, prefix: "\(prefix).patch_embed", dim: d.embedDim, patch: d.patchSize,
                                     video: true, patchNorm: d.patchNorm)
         var stages: [[SwinBlock]] = [], downsamples: [PatchMerging] = []
         for (i, depth) in d.depths.enumerated() {
             let dim = d.outChannels(stage: i)
             var blocks: [SwinBlock] = []
             for j in 0..<depth {
-                blocks.append(try SwinBlock(weights: weights, prefix: "\(prefix)layers.\(i).blocks.\(j)", dim: dim, heads: d.numHeads[i],
+                blocks.append(try SwinBlock(weights: weights, prefix: "\(prefix).layers.\(i).blocks.\(j)", dim: dim, heads: d.numHeads[i],
                                             window: window, mlpHidden: Int(Double(dim) * d.mlpRatio)))
             }
             stages.append(blocks)
-            if i < d.depths.count - 1 { downsamples.append(PatchMerging(weights: weights, prefix: "\(prefix)downsamples.\(i)", dim: dim)) }
+            if i < d.depths.count - 1 { downsamples.append(PatchMerging(weights: weights, prefix: "\(prefix).downsamples.\(i)", dim: dim)) }
         }
         self.stages = stages
         self.downsamples = downsamples

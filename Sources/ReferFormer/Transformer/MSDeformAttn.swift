@@ -3,28 +3,6 @@
 // matches models/ops/functions/ms_deform_attn_func.py `ms_deform_attn_core_pytorch`).
 import Tensor
 
-/// The level geometry of a flattened multi-scale token sequence.
-public struct LevelLayout: Sendable, Equatable {
-    /// (h, w) of each level, in sequence order.
-    public var shapes: [(h: Int, w: Int)]
-
-    public init(shapes: [(h: Int, w: Int)]) { self.shapes = shapes }
-
-    /// Exclusive cumulative sum of h·w (`level_start_index`).
-    public var startIndex: [Int] {
-        var starts: [Int] = [], total = 0
-        for s in shapes { starts.append(total); total += s.h * s.w }
-        return starts
-    }
-
-    /// Tokens per frame (S).
-    public var tokenCount: Int { shapes.reduce(0) { $0 + $1.h * $1.w } }
-
-    public static func == (a: LevelLayout, b: LevelLayout) -> Bool {
-        a.shapes.count == b.shapes.count && zip(a.shapes, b.shapes).allSatisfy { $0.h == $1.h && $0.w == $1.w }
-    }
-}
-
 /// `MSDeformAttn(d_model, n_levels, n_heads, n_points)`: keys `<prefix>.sampling_offsets`,
 /// `<prefix>.attention_weights`, `<prefix>.value_proj`, `<prefix>.output_proj` (weight and bias each).
 struct MSDeformAttn: Sendable {

@@ -19,9 +19,9 @@ extension StateDict {
         do {
             format = try CheckpointFormat(contentsOf: url)
         } catch let error as CheckpointError where error.code == .unrecognizedFormat {
-            throw ReferFormerError(.io, "\(url.path) is \(error.message): give the official .pth file or a .safetensors file")
+            throw ReferFormerError(.io, "\(url.path) is \(error.message): give the official .pth file or a .safetensors file", underlying: error)
         } catch {
-            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)")
+            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)", underlying: error)
         }
         if format == .safetensors {
             try self.init(safetensorsAt: url)

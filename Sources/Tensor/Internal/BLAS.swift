@@ -26,8 +26,10 @@ enum BLAS {
     }
 
     /// Products of fewer multiply-adds than this run as one call on the calling thread (splitting
-    /// them costs more in dispatch than it saves).
-    static let splitMinimumMACs = 1 << 20
+    /// them costs more in dispatch than it saves). 2¹⁸ is where OpenBLAS 0.3.21's own threading starts
+    /// (`SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD` = 65536 · 4), so products split as they did
+    /// when OpenBLAS threaded them itself.
+    static let splitMinimumMACs = 1 << 18
 
     /// Sets OpenBLAS's own thread count to 1, once, before the first product.
     ///
@@ -40,6 +42,8 @@ enum BLAS {
     /// `C = alpha · op(A) · op(B) + beta · C`, row-major (calls `cblas_sgemm`), split over
     /// `Parallel.threadCount` workers when the product is large: by rows of C when m ≥ n, else by
     /// columns (every element of C is still one dot product in OpenBLAS's order within its block).
+    /// Code that already runs on a worker of its own scopes `TensorRuntime.withThreadCount(1)` around
+    /// its calls, which then run on the calling thread.
     ///
     /// - Parameters:
     ///   - m, n, k: `op(A)` is m×k, `op(B)` is k×n, `C` is m×n.
@@ -54,14 +58,20 @@ enum BLAS {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let workers = Swift.min(Parallel.threadCount, m * n * Swift.max(k, 1) / splitMinimumMACs)
+        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m=\(m) n=\(n) k=\(k)")
+        precondition(ldc >= max(1, n), "sgemm: ldc \(ldc) < n \(n)")
+        precondition(lda >= max(1, transA == .none ? k : m), "sgemm: lda \(lda) too small for \(transA) A (m=\(m), k=\(k))")
+        precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb \(ldb) too small for \(transB) B (k=\(k), n=\(n))")
+        if m == 0 || n == 0 { return }
+        configureOnce
+        let workers = m * n * Swift.max(k, 1) >= splitMinimumMACs ? Parallel.threadCount : 1
         let splitRows = m >= n
         let extent = splitRows ? m : n
         // Blocks of whole 16-row/column panels (OpenBLAS's kernels work in panels of 4–16).
         let blocks = Swift.min(workers, extent / 16)
         guard blocks > 1 else {
-            sgemmOnCallingThread(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
-                                 a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, blasint(m), blasint(n), blasint(k), alpha, a,
+                        blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
             return
         }
         let (pa, pb, pc) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
@@ -73,38 +83,16 @@ enum BLAS {
                 if splitRows {
                     // Rows lo..<hi of op(A): rows of A as stored, or columns when transposed.
                     let aBlock = pa.value + (transA == .none ? lo * lda : lo)
-                    sgemmOnCallingThread(transA: transA, transB: transB, m: hi - lo, n: n, k: k, alpha: alpha,
-                                         a: aBlock, lda: lda, b: pb.value, ldb: ldb, beta: beta, c: pc.value + lo * ldc, ldc: ldc)
+                    cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, blasint(hi - lo), blasint(n), blasint(k), alpha, aBlock,
+                                blasint(lda), pb.value, blasint(ldb), beta, pc.value + lo * ldc, blasint(ldc))
                 } else {
                     // Columns lo..<hi of op(B): columns of B as stored, or rows when transposed.
                     let bBlock = pb.value + (transB == .none ? lo : lo * ldb)
-                    sgemmOnCallingThread(transA: transA, transB: transB, m: m, n: hi - lo, k: k, alpha: alpha,
-                                         a: pa.value, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: pc.value + lo, ldc: ldc)
+                    cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, blasint(m), blasint(hi - lo), blasint(k), alpha, pa.value,
+                                blasint(lda), bBlock, blasint(ldb), beta, pc.value + lo, blasint(ldc))
                 }
             }
         }
-    }
-
-    /// `sgemm` as one OpenBLAS call on the calling thread (never split): for code that already runs
-    /// on a `Parallel` worker of its own (a convolution split by output rows).
-    static func sgemmOnCallingThread(
-        transA: Transpose = .none, transB: Transpose = .none,
-        m: Int, n: Int, k: Int,
-        alpha: Float = 1,
-        a: UnsafePointer<Float>, lda: Int,
-        b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0,
-        c: UnsafeMutablePointer<Float>, ldc: Int
-    ) {
-        precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative size m=\(m) n=\(n) k=\(k)")
-        precondition(ldc >= max(1, n), "sgemm: ldc \(ldc) < n \(n)")
-        precondition(lda >= max(1, transA == .none ? k : m), "sgemm: lda \(lda) too small for \(transA) A (m=\(m), k=\(k))")
-        precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb \(ldb) too small for \(transB) B (k=\(k), n=\(n))")
-        if m == 0 || n == 0 { return }
-        configureOnce
-        cblas_sgemm(
-            CblasRowMajor, transA.cblas, transB.cblas, blasint(m), blasint(n), blasint(k), alpha, a,
-            blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 
     /// The number of threads OpenBLAS itself runs per call (`openblas_get_num_threads`): 1 once a

@@ -8,34 +8,6 @@
 // boundaries like the rest of the model and convert once per stage with `channelsLast()` /
 // `channelsFirst()`. Ops whose layout matters say which one they take in their name or `layout:`.
 
-/// The memory order of an image batch.
-public enum ImageLayout: Sendable, Equatable {
-    /// (N, C, H, W), PyTorch's order (and every op without a `layout:` argument).
-    case channelsFirst
-    /// (N, H, W, C): each pixel a contiguous row of channels.
-    case channelsLast
-}
-
-/// A k×k convolution weight (Cout, Cin, k, k), k odd, rearranged once for `conv2dChannelsLast` into
-/// k² taps (k², Cout, Cin), tap = ky·k + kx.
-public struct ConvolutionTaps: Sendable {
-    /// (k², Cout, Cin)
-    public let taps: Tensor
-    /// k
-    public let kernelSize: Int
-
-    /// - Parameter weight: the checkpoint's (Cout, Cin, k, k) weight, k odd.
-    public init(weight: Tensor) {
-        precondition(weight.rank == 4 && weight.shape[2] == weight.shape[3] && weight.shape[2] % 2 == 1,
-                     "ConvolutionTaps expects (Cout, Cin, k, k) with k odd, got \(weight.shape)")
-        kernelSize = weight.shape[2]
-        taps = weight.permuted([2, 3, 0, 1]).contiguous().reshaped([kernelSize * kernelSize, weight.shape[0], weight.shape[1]])
-    }
-
-    public var outChannels: Int { taps.shape[1] }
-    public var inChannels: Int { taps.shape[2] }
-}
-
 extension Tensor {
     // MARK: Layout conversion
 

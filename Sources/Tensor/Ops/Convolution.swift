@@ -26,7 +26,7 @@ extension Tensor {
     /// buffer stays cache-sized, and multiplies each chunk by the weight matrix. When OpenBLAS and
     /// `Parallel` have several threads and the convolution is large enough (`convSplitMinimumMACs`),
     /// each core takes a contiguous share of the (image, output row) pairs and unfolds and multiplies
-    /// it with GEMMs on its own thread (`BLAS.sgemmOnCallingThread`), so no core idles during an
+    /// it with GEMMs on its own thread (`TensorRuntime.withThreadCount(1)`), so no core idles during an
     /// unfold. The bias is written into the output first and accumulated by the GEMM (β = 1).
     public func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
         conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, chunkElements: Tensor.im2colChunkElements)
@@ -87,17 +87,18 @@ extension Tensor {
                             let lo = worker * share, hi = Swift.min(units, lo + share)
                             guard lo < hi else { continue }
                             let perChunk = Self.balancedChunk(hi - lo, maximum: rowsPerChunk)
-                            ScratchPool.shared.withBuffer(count: k * perChunk * ow) { cols in
+                            // This worker's GEMMs run on its own thread (no nested split).
+                            TensorRuntime.withThreadCount(1) { ScratchPool.shared.withBuffer(count: k * perChunk * ow) { cols in
                                 var u = lo
                                 while u < hi {
                                     let img = u / oh, y0 = u % oh
                                     let rows = Swift.min(perChunk, oh - y0, hi - u)
                                     geometry.unfoldSerial(image: xp + img * cin * hw, rows: y0..<(y0 + rows), kernelRows: 0..<k, into: cols)
-                                    BLAS.sgemmOnCallingThread(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
-                                                              beta: beta, c: dst.value + img * cout * ohw + y0 * ow, ldc: ohw)
+                                    BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
+                                               beta: beta, c: dst.value + img * cout * ohw + y0 * ow, ldc: ohw)
                                     u += rows
                                 }
-                            }
+                            } }
                         }
                     }
                     return

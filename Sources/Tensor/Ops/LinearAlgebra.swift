@@ -101,28 +101,28 @@ extension Tensor {
         let (ta, lda) = gemmLayout(rows: rows, cols: inFeatures, rowStride: x.strides[0], colStride: x.strides[1])!
         var outShape = shape
         outShape[rank - 1] = outFeatures
-        if let residual { precondition(residual.count == rows * outFeatures, "linear: residual \(residual.shape) is not \(outShape)") }
+        if let residual { precondition(residual.shape == outShape, "linear: residual \(residual.shape) is not \(outShape)") }
         return Tensor(shape: outShape) { c in
             guard let cBase = c.baseAddress, rows > 0, outFeatures > 0 else { return }
             var beta: Float = 0
-            if let residual {
-                residual.withUnsafeBufferPointer { cBase.initialize(from: $0.baseAddress!, count: $0.count) }
-                if let bias {
-                    let pc = UncheckedSendable(cBase)
-                    bias.withUnsafeBufferPointer { b in
-                        let pb = UncheckedSendable(b.baseAddress!)
-                        Parallel.forEach(rows, minChunk: 256) { range in
-                            for r in range {
-                                let row = pc.value + r * outFeatures
-                                for o in 0..<outFeatures { row[o] += pb.value[o] }
+            if residual != nil || bias != nil {
+                // C = residual + bias (either may be absent), rows in parallel; the GEMM accumulates.
+                let pc = UncheckedSendable(cBase)
+                let residualValues = residual?.contiguous(), biasValues = bias?.contiguous()
+                withExtendedLifetime((residualValues, biasValues)) {
+                    let pr = UncheckedSendable(residualValues.map { UnsafePointer($0.storage.base + $0.offset) })
+                    let pb = UncheckedSendable(biasValues.map { UnsafePointer($0.storage.base + $0.offset) })
+                    Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / outFeatures)) { range in
+                        for r in range {
+                            let row = pc.value + r * outFeatures
+                            switch (pr.value, pb.value) {
+                            case let (res?, b?): for o in 0..<outFeatures { row[o] = res[r * outFeatures + o] + b[o] }
+                            case let (res?, nil): row.update(from: res + r * outFeatures, count: outFeatures)
+                            case let (nil, b?): row.update(from: b, count: outFeatures)
+                            case (nil, nil): break
                             }
                         }
                     }
-                }
-                beta = 1
-            } else if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    for r in 0..<rows { (cBase + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
                 }
                 beta = 1
             } else if inFeatures == 0 {

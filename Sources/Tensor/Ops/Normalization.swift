@@ -18,6 +18,19 @@ extension Tensor {
         return y
     }
 
+    /// Mean and `1 / sqrt(biased variance + eps)` of `count` values: two passes accumulating in Double,
+    /// the numeric choice of every normalisation here (LayerNorm rows, GroupNorm groups of up to ~10⁶
+    /// values), so no statistic loses digits to the magnitude of the values.
+    @inline(__always)
+    static func moments(_ x: UnsafePointer<Float>, count: Int, eps: Float) -> (mean: Float, rstd: Float) {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(x[i]) }
+        let mean = sum / Double(count)
+        var sq = 0.0
+        for i in 0..<count { let c = Double(x[i]) - mean; sq += c * c }
+        return (Float(mean), Float(1 / (sq / Double(count) + Double(eps)).squareRoot()))
+    }
+
     /// `layerNorm(weight:bias:eps:)` in place (no new activation buffer when this tensor owns its
     /// storage).
     public mutating func applyLayerNorm(weight: Tensor?, bias: Tensor?, eps: Float) {
@@ -32,13 +45,7 @@ extension Tensor {
             Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / d)) { range in
                 for r in range {
                     let x = pd.value + r * d
-                    var sum = 0.0
-                    for i in 0..<d { sum += Double(x[i]) }
-                    let meanD = sum / Double(d)
-                    var sq = 0.0
-                    for i in 0..<d { let c = Double(x[i]) - meanD; sq += c * c }
-                    let rstd = Float(1 / (sq / Double(d) + Double(eps)).squareRoot())
-                    let mean = Float(meanD)
+                    let (mean, rstd) = Tensor.moments(x, count: d, eps: eps)
                     switch (w, b) {
                     case let (w?, b?): for i in 0..<d { x[i] = (x[i] - mean) * rstd * w[i] + b[i] }
                     case let (w?, nil): for i in 0..<d { x[i] = (x[i] - mean) * rstd * w[i] }
@@ -69,14 +76,7 @@ extension Tensor {
                     Parallel.forEach(n * groups, minChunk: Swift.max(1, 16384 / Swift.max(groupSize, 1))) { range in
                         for ng in range {
                             let x = ps.value + ng * groupSize, y = pd.value + ng * groupSize
-                            // Two passes with Double accumulation: groups hold up to ~10⁵ values.
-                            var sum = 0.0
-                            for i in 0..<groupSize { sum += Double(x[i]) }
-                            let mean = sum / Double(groupSize)
-                            var sq = 0.0
-                            for i in 0..<groupSize { let d = Double(x[i]) - mean; sq += d * d }
-                            let rstd = Float(1 / (sq / Double(groupSize) + Double(eps)).squareRoot())
-                            let meanF = Float(mean)
+                            let (meanF, rstd) = Tensor.moments(x, count: groupSize, eps: eps)
                             let g = ng % groups
                             for ci in 0..<cpg {
                                 let ch = g * cpg + ci

@@ -76,8 +76,8 @@ extension Tensor {
 ///
 /// One small product pair per (window, head): `S = scale·QKᵀ + bias + mask`, softmax by row, `S·V`.
 /// Every product reads Q, K, V in place from `qkv` (leading dimension 3C) and writes its head's
-/// columns of the output; the (window, head) pairs run in parallel on single-threaded BLAS calls, each
-/// worker with one N×N score buffer.
+/// columns of the output; the (window, head) pairs run in parallel, each worker's products on its own
+/// thread, with one N×N score buffer per worker.
 public func windowAttention(qkv: Tensor, heads: Int, bias: Tensor, mask: Tensor?, scale: Float) -> Tensor {
     precondition(qkv.rank == 3 && qkv.shape[2] % (3 * heads) == 0, "windowAttention: qkv \(qkv.shape) is not (B, N, 3·heads·d)")
     let b = qkv.shape[0], n = qkv.shape[1], c = qkv.shape[2] / 3, d = c / heads
@@ -96,25 +96,28 @@ public func windowAttention(qkv: Tensor, heads: Int, bias: Tensor, mask: Tensor?
             Parallel.forEach(b * heads, minChunk: Swift.max(1, 4096 / (n * Swift.max(d, 1)))) { range in
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
                 defer { scores.deallocate() }
-                for pair in range {
-                    let w = pair / heads, h = pair % heads
-                    let base = qp.value + w * n * 3 * c + h * d
-                    BLAS.sgemmOnCallingThread(transB: .transposed, m: n, n: n, k: d, alpha: scale,
-                                              a: base, lda: 3 * c, b: base + c, ldb: 3 * c, c: scores, ldc: n)
-                    let hb = bp.value + h * n * n
-                    let mb = mp.value.map { $0 + (w % maskCount) * n * n }
-                    for i in 0..<n {
-                        let row = scores + i * n, brow = hb + i * n
-                        if let mb {
-                            let mrow = mb + i * n
-                            for j in 0..<n { row[j] = row[j] + brow[j] + mrow[j] }
-                        } else {
-                            for j in 0..<n { row[j] += brow[j] }
+                // Each worker's products run on its own thread (no nested split).
+                TensorRuntime.withThreadCount(1) {
+                    for pair in range {
+                        let w = pair / heads, h = pair % heads
+                        let base = qp.value + w * n * 3 * c + h * d
+                        BLAS.sgemm(transB: .transposed, m: n, n: n, k: d, alpha: scale,
+                                   a: base, lda: 3 * c, b: base + c, ldb: 3 * c, c: scores, ldc: n)
+                        let hb = bp.value + h * n * n
+                        let mb = mp.value.map { $0 + (w % maskCount) * n * n }
+                        for i in 0..<n {
+                            let row = scores + i * n, brow = hb + i * n
+                            if let mb {
+                                let mrow = mb + i * n
+                                for j in 0..<n { row[j] = row[j] + brow[j] + mrow[j] }
+                            } else {
+                                for j in 0..<n { row[j] += brow[j] }
+                            }
+                            Tensor.softmaxRow(row, row, n)
                         }
-                        Tensor.softmaxRow(row, row, n)
+                        BLAS.sgemm(m: n, n: d, k: n, a: scores, lda: n, b: base + 2 * c, ldb: 3 * c,
+                                   c: po.value + w * n * c + h * d, ldc: c)
                     }
-                    BLAS.sgemmOnCallingThread(m: n, n: d, k: n, a: scores, lda: n, b: base + 2 * c, ldb: 3 * c,
-                                              c: po.value + w * n * c + h * d, ldc: c)
                 }
             }
         }
