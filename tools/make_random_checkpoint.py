@@ -91,8 +91,35 @@ DTYPES = {"float32": (FloatStorage, np.float32, "F32"), "int64": (LongStorage, n
 # The state dict's keys and shapes, from spec §2.
 
 
+# The official Swin / Video-Swin `configs` (models/swin_transformer.py, models/video_swin_transformer.py):
+# (embed_dim, depths, num_heads, window) with window an int (2-D) or (Wd, Wh, Ww) (3-D); mlp_ratio 4,
+# patch 4 (1×4×4 in time), patch_norm true.
+SWIN_CONFIGS = {
+    "swin_t_p4w7": (96, [2, 2, 6, 2], [3, 6, 12, 24], 7),
+    "swin_s_p4w7": (96, [2, 2, 18, 2], [3, 6, 12, 24], 7),
+    "swin_b_p4w7": (128, [2, 2, 18, 2], [4, 8, 16, 32], 7),
+    "swin_l_p4w7": (192, [2, 2, 18, 2], [6, 12, 24, 48], 7),
+    "video_swin_t_p4w7": (96, [2, 2, 6, 2], [3, 6, 12, 24], (8, 7, 7)),
+    "video_swin_s_p4w7": (96, [2, 2, 18, 2], [3, 6, 12, 24], (8, 7, 7)),
+    "video_swin_b_p4w7": (128, [2, 2, 18, 2], [4, 8, 16, 32], (8, 7, 7)),
+}
+
+# key → window (Wd, Wh, Ww) of every relative_position_index buffer in the layout (its values are the
+# official formula, not random).
+INDEX_WINDOWS = {}
+
+
+def relative_position_index(window):
+    """The official buffer: (di−dj+Wd−1)·(2Wh−1)(2Ww−1) + (hi−hj+Wh−1)·(2Ww−1) + (wi−wj+Ww−1), (d, h, w) order."""
+    wd, wh, ww = window
+    coords = np.stack(np.meshgrid(np.arange(wd), np.arange(wh), np.arange(ww), indexing="ij")).reshape(3, -1)
+    rel = coords[:, :, None] - coords[:, None, :]
+    return ((rel[0] + wd - 1) * (2 * wh - 1) * (2 * ww - 1) + (rel[1] + wh - 1) * (2 * ww - 1) + (rel[2] + ww - 1)).astype(np.int64)
+
+
 class Config:
-    def __init__(self, tiny):
+    def __init__(self, tiny, backbone="resnet50"):
+        self.backbone = backbone
         if tiny:  # golden referformer-tiny/config.json
             self.c, self.ffn, self.enc, self.dec = 64, 128, 2, 2
             self.blocks, self.width = [2, 1, 1, 1], 8
@@ -174,16 +201,61 @@ def state_dict_layout(cfg, position_ids=False):
     for n in range(cfg.dec):
         bbox_mlp(f"bbox_embed.{n}", owner_prefix=f"transformer.decoder.bbox_embed.{n}")
     add("query_embed.weight", (cfg.queries, c))
-    for level, channels in enumerate([512, 1024, 2048]):
+    swin = SWIN_CONFIGS.get(cfg.backbone)
+    # res2..res5 channels: 256·2^i for a ResNet, C·2^i for Swin.
+    stage_channels = [swin[0] << i for i in range(4)] if swin else [256 << i for i in range(4)]
+    for level, channels in enumerate(stage_channels[1:]):
         add(f"input_proj.{level}.0.weight", (c, channels, 1, 1))
         add(f"input_proj.{level}.0.bias", (c,))
         norm(f"input_proj.{level}.1", c)
-    add("input_proj.3.0.weight", (c, 2048, 3, 3))
+    add("input_proj.3.0.weight", (c, stage_channels[3], 3, 3))
     add("input_proj.3.0.bias", (c,))
     norm("input_proj.3.1", c)
 
-    # backbone.0.body: torchvision ResNet (v1.5) with FrozenBatchNorm2d buffers
     body = "backbone.0.body."
+    if swin:
+        swin_body(add, linear, norm, body, *swin)
+    else:
+        resnet_body(add, cfg, body)
+    text_and_heads(add, linear, norm, mha, cfg, c, position_ids, stage_channels[0])
+    return out
+
+
+def swin_body(add, linear, norm, body, embed, depths, heads, window):
+    """Official key layout (golden README §8): patch_embed, layers.{i}.blocks.{j} (parameters, then the
+    relative_position_index buffer, then submodules), PatchMerging in layers.{i}.downsample + norm{i}
+    (Swin) or downsamples.{i} (Video-Swin, no output norms)."""
+    video = isinstance(window, tuple)
+    w3 = window if video else (1, window, window)
+    add(body + "patch_embed.proj.weight", (embed, 3, 1, 4, 4) if video else (embed, 3, 4, 4))
+    add(body + "patch_embed.proj.bias", (embed,))
+    norm(body + "patch_embed.norm", embed)
+    table_rows = (2 * w3[0] - 1) * (2 * w3[1] - 1) * (2 * w3[2] - 1)
+    tokens = w3[0] * w3[1] * w3[2]
+    for i, depth in enumerate(depths):
+        dim = embed << i
+        for j in range(depth):
+            p = f"{body}layers.{i}.blocks.{j}"
+            norm(p + ".norm1", dim)
+            add(p + ".attn.relative_position_bias_table", (table_rows, heads[i]))
+            add(p + ".attn.relative_position_index", (tokens, tokens), dtype="int64")
+            INDEX_WINDOWS[p + ".attn.relative_position_index"] = w3
+            linear(p + ".attn.qkv", 3 * dim, dim)
+            linear(p + ".attn.proj", dim, dim)
+            norm(p + ".norm2", dim)
+            linear(p + ".mlp.fc1", 4 * dim, dim)
+            linear(p + ".mlp.fc2", dim, 4 * dim)
+        if i < len(depths) - 1:
+            merge = f"{body}downsamples.{i}" if video else f"{body}layers.{i}.downsample"
+            add(merge + ".reduction.weight", (2 * dim, 4 * dim))
+            norm(merge + ".norm", 4 * dim)
+    if not video:
+        for i in range(len(depths)):
+            norm(f"{body}norm{i}", embed << i)
+
+
+def resnet_body(add, cfg, body):
+    """backbone.0.body: torchvision ResNet (v1.5) with FrozenBatchNorm2d buffers."""
 
     def frozen_bn(p, n):
         for buffer in ("weight", "bias", "running_mean", "running_var"):
@@ -208,6 +280,9 @@ def state_dict_layout(cfg, position_ids=False):
                 frozen_bn(p + ".downsample.1", out_channels)
         inplanes = out_channels
 
+
+def text_and_heads(add, linear, norm, mha, cfg, c, position_ids, res2_channels):
+    """The text encoder, resizer, fusion, pixel decoder and controller keys."""
     # text_encoder: HF RobertaModel with pooler
     t, h = "text_encoder.", cfg.text_hidden
     if position_ids:  # a buffer of the embeddings module: before its submodules' parameters
@@ -238,7 +313,7 @@ def state_dict_layout(cfg, position_ids=False):
 
     # pixel_decoder (CrossModalFPNDecoder): adapter_k / layer_k pairs, mask_features, cross_attn_k
     # feature_channels = [res2 channels (256 for every ResNet bottleneck backbone), C, C, C]
-    for k, channels in zip(range(1, 5), [256, c, c, c]):
+    for k, channels in zip(range(1, 5), [res2_channels, c, c, c]):
         add(f"pixel_decoder.adapter_{k}.weight", (c, channels, 1, 1))
         norm(f"pixel_decoder.adapter_{k}.norm", c)
         add(f"pixel_decoder.layer_{k}.weight", (c, c, 3, 3))
@@ -258,7 +333,6 @@ def state_dict_layout(cfg, position_ids=False):
     linear("controller.layers.0", c, c)
     linear("controller.layers.1", c, c)
     linear("controller.layers.2", cfg.controller_out(), c)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -267,6 +341,8 @@ def state_dict_layout(cfg, position_ids=False):
 
 def values(key, dtype, shape, seed, index):
     """The tensor `key` (state-dict position `index`), from its own seeded stream."""
+    if key in INDEX_WINDOWS:  # Swin's relative_position_index: the official formula
+        return relative_position_index(INDEX_WINDOWS[key])
     if dtype == "int64":  # position_ids: arange
         return np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
     rng = np.random.default_rng([seed, index])
@@ -332,7 +408,7 @@ def official_args(cfg, tiny):
     return argparse.Namespace(
         lr=1e-4, lr_backbone=5e-5, lr_text_encoder=1e-5, batch_size=1, weight_decay=5e-4, epochs=6,
         lr_drop=[3, 5], clip_max_norm=0.1, pretrained_weights=None, with_box_refine=True, two_stage=False,
-        backbone="resnet50", backbone_pretrained=None, use_checkpoint=False, dilation=False,
+        backbone=cfg.backbone, backbone_pretrained=None, use_checkpoint=False, dilation=False,
         position_embedding="sine", num_feature_levels=cfg.levels, enc_layers=cfg.enc, dec_layers=cfg.dec,
         dim_feedforward=cfg.ffn, hidden_dim=cfg.c, dropout=0.1, nheads=cfg.heads, num_frames=5,
         num_queries=cfg.queries, dec_n_points=cfg.points, enc_n_points=cfg.points, pre_norm=False,
@@ -451,9 +527,12 @@ def main():
                         help="add text_encoder.embeddings.position_ids (1, 514) int64, as checkpoints of 2022 have")
     parser.add_argument("--expected", help="also write every state-dict tensor to this safetensors file")
     parser.add_argument("--list", action="store_true", help="print key, dtype, shape (and shared owner) and exit")
+    parser.add_argument("--backbone", choices=["resnet50"] + list(SWIN_CONFIGS), default="resnet50",
+                        help="the official --backbone: the ResNet of the configuration (default), or a Swin / Video-Swin "
+                             "with its official configuration (keys of golden README §8)")
     options = parser.parse_args()
 
-    cfg = Config(options.tiny)
+    cfg = Config(options.tiny, options.backbone)
     layout = state_dict_layout(cfg, options.position_ids)
     if options.list:
         for key, dtype, shape, owner in layout:

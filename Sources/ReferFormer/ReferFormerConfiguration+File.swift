@@ -10,7 +10,7 @@ extension ReferFormerConfiguration {
     ///
     /// - Throws: `.io` when the file cannot be read; `.configuration` when it is not JSON, has keys
     ///   that are not in the schema (all named), values of the wrong type, or values this
-    ///   implementation does not run (e.g. a Swin backbone); every problem is listed in one message.
+    ///   implementation does not run; every problem is listed in one message.
     public init(contentsOf url: URL) throws(ReferFormerError) {
         let data: Data
         do {
@@ -40,12 +40,6 @@ extension ReferFormerConfiguration {
 
     /// The official names of the `--backbone` values that need a Swin / Video-Swin backbone.
     static func isSwinBackboneName(_ name: String) -> Bool { name.contains("swin") }
-
-    /// The one message for Swin weights or configurations (also used by architecture inference).
-    static func swinNotSupported(_ what: String) -> ReferFormerError {
-        ReferFormerError(.configuration, "\(what): Swin backbone not supported yet (ResNet-50/101 checkpoints load); "
-            + "use a ResNet-50 or ResNet-101 ReferFormer model")
-    }
 
     private static func jsonProblem(_ error: any Error) -> String {
         if case DecodingError.dataCorrupted(let context) = error {
@@ -113,8 +107,6 @@ private struct OptionReader {
     /// Values of the model section's derived constants, checked once all options are known.
     var derived: [(path: String, key: String, value: ConfigurationValue)] = []
     var backboneFromSection = false
-    /// The first place that names a Swin backbone (reported once, however many sections say so).
-    var swin: String?
 
     func name(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
@@ -203,12 +195,11 @@ private struct OptionReader {
         case .string(let name):
             // The backbone section (reference format) describes the network actually built; it wins
             // over the official name it stood in for (the tiny reference model replaced resnet50).
-            if ReferFormerConfiguration.isSwinBackboneName(name) {
-                swin = swin ?? "\(path) is \"\(name)\""
-            } else if let preset = BackboneDescription(officialName: name) {
+            if let preset = BackboneDescription(officialName: name) {
                 if !backboneFromSection { configuration.backbone = preset }
             } else {
-                problems.append("\(path) \"\(name)\" is not a known backbone: use resnet50, resnet101 or {\"layers\": [...], \"width_per_group\": n}")
+                problems.append("\(path) \"\(name)\" is not a known backbone: use resnet50, resnet101, "
+                    + SwinDescription.officialPresets.map(\.name).joined(separator: ", ") + " or {\"layers\": [...], \"width_per_group\": n}")
             }
         case .object:
             readBackboneSection(value, path: path)
@@ -226,7 +217,7 @@ private struct OptionReader {
         let swinKeys: Set<String> = ["config", "strides", "official_real_configs", "embed_dim", "depths", "num_heads", "window_size", "patch_size"]
         let officialName = section["official_name"]?.stringValue
         if officialName.map(ReferFormerConfiguration.isSwinBackboneName) == true || section.keys.contains(where: swinKeys.contains) {
-            swin = swin ?? "\(path) describes a Swin backbone\(officialName.map { " (\($0))" } ?? "")"
+            readSwinSection(section, path: path, officialName: officialName)
             return
         }
         var layers: [Int]?
@@ -256,6 +247,61 @@ private struct OptionReader {
               "a ResNet with bottleneck blocks has")
         check("stem_channels", .number(Double(BackboneDescription.stemChannels)), "a ResNet stem has")
         configuration.backbone = backbone
+        backboneFromSection = true
+    }
+
+    /// A Swin / Video-Swin backbone: the reference data's section (`official_name`, `config` with the
+    /// official keyword arguments, descriptive keys checked or skipped) or the keyword arguments
+    /// themselves. Video-Swin is recognised by its name or a 3-element `window_size`.
+    mutating func readSwinSection(_ section: [String: ConfigurationValue], path: String, officialName: String?) {
+        var arguments = section
+        var descriptive: Set<String> = ["type", "official_name", "official_real_configs", "per_frame", "stage_output",
+                                        "attention_scale", "shifted_window_mask_value", "strides", "out_channels", "layernorm_eps", "num_frames"]
+        if case .object(let config)? = section["config"] {
+            arguments = config
+            descriptive.insert("config")
+            for key in section.keys.sorted() where !descriptive.contains(key) { unknown.append(name(path, key)) }
+        }
+        let argumentsPath = section["config"] != nil ? name(path, "config") : path
+        let preset = officialName.flatMap(SwinDescription.init(officialName:))
+        var d = preset ?? SwinDescription.swinT
+        var video = officialName.map { $0.contains("video_swin") } ?? false
+        var window: [Int]?
+        for (key, item) in arguments.sorted(by: { $0.key < $1.key }) {
+            let full = name(argumentsPath, key)
+            switch key {
+            case "embed_dim": d.embedDim = integer(item, full) ?? d.embedDim
+            case "depths": d.depths = integers(item, full) ?? d.depths
+            case "num_heads": d.numHeads = integers(item, full) ?? d.numHeads
+            case "window_size":
+                if case .array = item { window = integers(item, full); video = true } else { window = integer(item, full).map { [$0] } }
+            case "mlp_ratio": d.mlpRatio = number(item, full) ?? d.mlpRatio
+            case "patch_norm": d.patchNorm = bool(item, full) ?? d.patchNorm
+            case "patch_size":
+                if case .array = item { d.patchSize = integers(item, full)?.last ?? d.patchSize } else { d.patchSize = integer(item, full) ?? d.patchSize }
+            case "qkv_bias":
+                if bool(item, full) == false { problems.append("\(full) false: the official backbones use qkv_bias true") }
+            case "qk_scale":
+                if item != .null { problems.append("\(full) \(item.text): the official backbones use the default head_dim^-0.5") }
+            case "ape":
+                if bool(item, full) == true { problems.append("\(full) true: the official backbones use no absolute position embedding") }
+            case "out_indices":
+                if integers(item, full) != [0, 1, 2, 3] { problems.append("\(full) \(item.text): ReferFormer uses the 4 stages [0, 1, 2, 3]") }
+            case "in_chans":
+                if integer(item, full) != 3 { problems.append("\(full) \(item.text): the backbone takes RGB frames (3)") }
+            // Training-only (identities at eval) or bookkeeping.
+            case "drop_rate", "attn_drop_rate", "drop_path_rate", "use_checkpoint", "frozen_stages", "pretrained", "pretrained2d":
+                break
+            default: unknown.append(full)
+            }
+        }
+        d.video = video
+        if case .bool(let perFrame)? = section["per_frame"], perFrame == video {
+            problems.append("\(name(path, "per_frame")) is \(perFrame), but a \(video ? "Video-Swin" : "Swin") backbone is \(video ? "per clip" : "per frame")")
+        }
+        if let window { d.windowSize = window } else if preset == nil { d.windowSize = video ? [8, 7, 7] : [7] }
+        problems += d.problems.map { "\(path): \($0)" }
+        configuration.backbone = BackboneDescription(swin: d)
         backboneFromSection = true
     }
 
@@ -384,7 +430,6 @@ private struct OptionReader {
                 + "(not an official ReferFormer option; the accepted keys are in docs/model-config.md)")
         }
         messages += problems
-        if let swin { messages.insert(ReferFormerConfiguration.swinNotSupported(swin).message, at: 0) }
         guard messages.isEmpty else { throw ReferFormerError(.configuration, messages.joined(separator: "; ")) }
         return c
     }
@@ -458,6 +503,7 @@ enum ConfigurationValue: Decodable, Equatable {
 extension BackboneDescription: CustomStringConvertible {
     /// `resnet50 (layers: [3, 4, 6, 3], width_per_group: 64)` or `{layers: [2, 1, 1, 1], width_per_group: 8}`.
     public var description: String {
+        if let swin { return swin.officialName.map { "\($0) \(swin)" } ?? "\(swin)" }
         let layout = "layers: \(layers), width_per_group: \(widthPerGroup)"
         return officialName.map { "\($0) (\(layout))" } ?? "{\(layout)}"
     }

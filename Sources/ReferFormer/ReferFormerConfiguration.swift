@@ -57,6 +57,11 @@ public struct ReferFormerConfiguration: Codable, Sendable, Equatable {
     /// Classes of `class_embed`: 1 with `--binary` (65 for Ref-YTVOS otherwise).
     public var numClasses: Int { binary ? 1 : 65 }
 
+    /// Whether the backbone's features of a frame depend on the other frames of the clip (Video-Swin):
+    /// a windowed runner must then re-run the backbone on each window's frames instead of caching
+    /// features per frame (ResNet, Swin).
+    public var backboneMixesFrames: Bool { backbone.mixesFrames }
+
     /// Per-layer dynamic-conv weight counts (`controller` output split), e.g. [2064, 64, 8] at mask_dim 256.
     public var controllerWeightNums: [Int] {
         var nums: [Int] = []
@@ -91,20 +96,27 @@ public struct ReferFormerConfiguration: Codable, Sendable, Equatable {
             problems.append("layer counts, queries, points and dim_feedforward must be positive")
         }
         if controllerLayers < 2 { problems.append("controller_layers \(controllerLayers) must be at least 2") }
-        if backbone.layers.count != 4 || backbone.layers.contains(where: { $0 < 1 }) { problems.append("backbone layers \(backbone.layers) must be 4 positive block counts") }
+        if let swin = backbone.swin {
+            problems += swin.problems.map { "Swin backbone: \($0)" }
+        } else if backbone.layers.count != 4 || backbone.layers.contains(where: { $0 < 1 }) {
+            problems.append("backbone layers \(backbone.layers) must be 4 positive block counts")
+        }
         guard problems.isEmpty else {
             throw ReferFormerError(.configuration, "invalid ReferFormer configuration: " + problems.joined(separator: "; "))
         }
     }
 }
 
-/// A torchvision-style ResNet v1.5 with bottleneck blocks (the official `Backbone`).
+/// The backbone: a torchvision-style ResNet v1.5 with bottleneck blocks (the official `Backbone`), or
+/// a Swin / Video-Swin transformer (`swin` set).
 public struct BackboneDescription: Codable, Sendable, Equatable {
-    /// Bottleneck blocks in layer1..layer4 (ResNet-50: [3, 4, 6, 3]).
+    /// Bottleneck blocks in layer1..layer4 (ResNet-50: [3, 4, 6, 3]); for Swin, the blocks per stage.
     public var layers: [Int]
     /// torchvision `width_per_group` (64 for ResNet-50/101): bottleneck width of layer i is
-    /// `width_per_group · 2^i`; the block outputs are `256 · 2^i` channels regardless.
+    /// `width_per_group · 2^i`; the block outputs are `256 · 2^i` channels regardless. 0 for Swin.
     public var widthPerGroup: Int
+    /// The Swin / Video-Swin configuration when the backbone is one (nil: ResNet).
+    public var swin: SwinDescription?
 
     enum CodingKeys: String, CodingKey {
         case layers, widthPerGroup = "width_per_group"
@@ -115,20 +127,35 @@ public struct BackboneDescription: Codable, Sendable, Equatable {
         self.widthPerGroup = widthPerGroup
     }
 
-    /// Decodes the official option value (`"resnet50"`, `"resnet101"`) or an explicit layout
-    /// `{"layers": [2, 1, 1, 1], "width_per_group": 8}`.
+    /// A Swin or Video-Swin backbone.
+    public init(swin: SwinDescription) {
+        layers = swin.depths
+        widthPerGroup = 0
+        self.swin = swin
+    }
+
+    /// Whether a frame's features depend on the other frames of the clip (Video-Swin).
+    public var mixesFrames: Bool { swin?.video ?? false }
+
+    /// Decodes the official option value (`"resnet50"`, `"resnet101"`, `"swin_t_p4w7"`, …,
+    /// `"video_swin_b_p4w7"`), an explicit layout `{"layers": [2, 1, 1, 1], "width_per_group": 8}`, or
+    /// a Swin configuration `{"embed_dim": 96, "depths": […], "num_heads": […], "window_size": …}`.
     public init(from decoder: any Decoder) throws {
         if let single = try? decoder.singleValueContainer(), let name = try? single.decode(String.self) {
             guard let preset = BackboneDescription(officialName: name) else {
                 throw DecodingError.dataCorruptedError(in: single, debugDescription:
-                    "backbone \"\(name)\" is not supported: use resnet50, resnet101 or {\"layers\": [...], \"width_per_group\": n}")
+                    "backbone \"\(name)\" is not supported: use resnet50, resnet101, swin_{t,s,b,l}_p4w7, video_swin_{t,s,b}_p4w7 or {\"layers\": [...], \"width_per_group\": n}")
             }
             self = preset
             return
         }
+        if let swin = try? SwinDescription(from: decoder) {
+            self.init(swin: swin)
+            return
+        }
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        layers = try c.decode([Int].self, forKey: .layers)
-        widthPerGroup = try c.decodeIfPresent(Int.self, forKey: .widthPerGroup) ?? 64
+        self.init(layers: try c.decode([Int].self, forKey: .layers),
+                  widthPerGroup: try c.decodeIfPresent(Int.self, forKey: .widthPerGroup) ?? 64)
     }
 
     /// Encodes a preset as its official name, anything else as the explicit layout.
@@ -136,6 +163,8 @@ public struct BackboneDescription: Codable, Sendable, Equatable {
         if let name = officialName {
             var single = encoder.singleValueContainer()
             try single.encode(name)
+        } else if let swin {
+            try swin.encode(to: encoder)
         } else {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(layers, forKey: .layers)
@@ -148,12 +177,15 @@ public struct BackboneDescription: Codable, Sendable, Equatable {
         switch name {
         case "resnet50": self = .resnet50
         case "resnet101": self = .resnet101
-        default: return nil
+        default:
+            guard let swin = SwinDescription(officialName: name) else { return nil }
+            self.init(swin: swin)
         }
     }
 
     public var officialName: String? {
-        switch self {
+        if let swin { return swin.officialName }
+        return switch self {
         case .resnet50: "resnet50"
         case .resnet101: "resnet101"
         default: nil
@@ -168,7 +200,7 @@ public struct BackboneDescription: Codable, Sendable, Equatable {
     /// Bottleneck width of stage `i` (0 = layer1).
     public func width(stage i: Int) -> Int { widthPerGroup * (1 << i) }
     /// Output channels of stage `i`: planes · expansion 4 = 256 · 2^i.
-    public func outChannels(stage i: Int) -> Int { 256 << i }
+    public func outChannels(stage i: Int) -> Int { swin?.outChannels(stage: i) ?? 256 << i }
 }
 
 /// The HuggingFace RoBERTa encoder (`RobertaModel` with pooler) that ReferFormer uses.

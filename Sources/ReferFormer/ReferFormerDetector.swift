@@ -12,7 +12,7 @@ import Tensor
 /// `StateDict.finish()` because the text encoder and segmentation parts take the rest of the keys.
 public struct ReferFormerDetector: Sendable {
     public let configuration: ReferFormerConfiguration
-    var resnet: ResNetBackbone
+    var body: BackboneBody
     var inputProj: [InputProjection]
     var fusion: VisionLanguageFusion
     /// `transformer.level_embed` (L, C)
@@ -38,7 +38,7 @@ public struct ReferFormerDetector: Sendable {
         // With box refinement the 4 box MLPs are registered twice (spec §2): one copy is loaded, the
         // other may be present or not.
         weights.allowUnused { $0.hasPrefix("transformer.decoder.bbox_embed.") }
-        resnet = ResNetBackbone(weights: weights, prefix: "backbone.0.body", description: c.backbone)
+        body = try BackboneBody(weights: weights, prefix: "backbone.0.body", description: c.backbone)
         var proj: [InputProjection] = []
         for l in 0..<3 {
             proj.append(InputProjection(weights: weights, prefix: "input_proj.\(l)", inChannels: c.backbone.outChannels(stage: l + 1),
@@ -71,10 +71,13 @@ public struct ReferFormerDetector: Sendable {
 
     // MARK: Stages
 
-    /// The ResNet backbone on normalised frames (T, 3, H, W) → res2..res5. Text-independent.
-    public func backbone(_ frames: Tensor) -> BackboneFeatures {
+    /// The backbone on normalised frames (T, 3, H, W) → res2..res5. Text-independent. A Video-Swin
+    /// backbone treats the T frames as one clip (`configuration.backboneMixesFrames`).
+    /// - Parameter record: receives the backbone's inner intermediates under the golden names
+    ///   (`backbone.patch_embed`, `backbone.stage0.block0`, … for Swin; none for ResNet).
+    public func backbone(_ frames: Tensor, record: ((String, Tensor) -> Void)? = nil) -> BackboneFeatures {
         precondition(frames.rank == 4 && frames.shape[1] == 3, "frames must be (T, 3, H, W), got \(frames.shape)")
-        return BackboneFeatures(levels: resnet(frames))
+        return BackboneFeatures(levels: body(frames, record: record))
     }
 
     /// `input_proj` of the 4 transformer levels (1×1 + GN on res3..res5, 3×3 s2 + GN on raw res5).
@@ -165,5 +168,29 @@ public struct ReferFormerDetector: Sendable {
         if refDim == 4 { return (delta + logit).sigmoid() }
         let xy = delta.sliced(2, 0..<2) + logit
         return Tensor.concat([xy, delta.sliced(2, 2..<4).contiguous()], axis: 2).sigmoid()
+    }
+}
+
+/// The backbone the official `build_backbone` picks by name: ResNet, Swin or Video-Swin.
+enum BackboneBody: Sendable {
+    case resnet(ResNetBackbone)
+    case swin(SwinTransformerBackbone)
+    case videoSwin(VideoSwinTransformerBackbone)
+
+    init(weights: StateDict, prefix: String, description: BackboneDescription) throws(ReferFormerError) {
+        if let swin = description.swin {
+            self = swin.video ? .videoSwin(try VideoSwinTransformerBackbone(weights: weights, prefix: prefix, description: swin))
+                              : .swin(try SwinTransformerBackbone(weights: weights, prefix: prefix, description: swin))
+        } else {
+            self = .resnet(ResNetBackbone(weights: weights, prefix: prefix, description: description))
+        }
+    }
+
+    func callAsFunction(_ frames: Tensor, record: ((String, Tensor) -> Void)?) -> [Tensor] {
+        switch self {
+        case .resnet(let r): r(frames)
+        case .swin(let s): s(frames, record: record)
+        case .videoSwin(let v): v(frames, record: record)
+        }
     }
 }

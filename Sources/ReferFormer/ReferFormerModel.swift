@@ -7,7 +7,8 @@ import Tensor
 /// The complete ReferFormer network, split into the stages a streaming caller reuses:
 ///
 /// - `encodeText(ids:)` once per phrase (RoBERTa + FeatureResizer; cache it per phrase);
-/// - `backbone(_:)` once per frame (text-independent: share it across phrases and windows);
+/// - `backbone(_:)` once per frame (text-independent: share it across phrases and windows), except for
+///   a Video-Swin backbone (`backboneMixesFrames`), which runs once per clip on the clip's frames;
 /// - `forward(features:text:imageSize:)` once per (clip, phrase): projections, fusion, encoder and
 ///   decoder are per frame; the pixel decoder is the only stage that mixes the frames of a clip.
 ///
@@ -60,8 +61,18 @@ public struct ReferFormerModel: Sendable {
         return textEncoder(ids: ids)
     }
 
-    /// The ResNet backbone on normalised frames (T, 3, H, W). Text-independent: compute once per frame.
-    public func backbone(_ frames: Tensor) -> BackboneFeatures { detector.backbone(frames) }
+    /// The backbone on normalised frames (T, 3, H, W). Text-independent. ResNet and Swin features are
+    /// per frame (compute once per frame and cache); a Video-Swin backbone mixes the frames of the clip
+    /// (`backboneMixesFrames`): run it on exactly the frames of each window.
+    /// - Parameter record: receives Swin's inner intermediates under the golden names (`backbone.*`).
+    public func backbone(_ frames: Tensor, record: ((String, Tensor) -> Void)? = nil) -> BackboneFeatures {
+        detector.backbone(frames, record: record)
+    }
+
+    /// Whether a frame's backbone features depend on the other frames given with it (Video-Swin). When
+    /// true, features of a frame computed in one window must not be reused in another: call
+    /// `backbone(_:)` on each window's frames together.
+    public var backboneMixesFrames: Bool { configuration.backboneMixesFrames }
 
     /// The network's outputs for one clip and one phrase, with the official shapes (B = 1).
     public struct Output: Sendable {

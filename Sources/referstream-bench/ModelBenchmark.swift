@@ -174,7 +174,7 @@ extension ModelBenchmark {
 }
 
 /// Wall-clock and process CPU time (all threads), for figures that stay meaningful on a shared machine.
-private struct Clock {
+struct Clock {
     var wall: UInt64
     var cpu: Double
 

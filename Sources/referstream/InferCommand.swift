@@ -84,7 +84,7 @@ struct InferCommand: ParsableCommand {
         let result: ReferFormerModel.Output
         do {
             let text = try model.encodeText(ids: ids)
-            let features = model.backbone(clip)
+            let features = model.backbone(clip, record: record)
             if let record {
                 record("text.embeddings", text.roberta.embeddings)
                 record("text.last_hidden_state", text.roberta.lastHiddenState)

@@ -80,14 +80,7 @@ struct EndToEndParityTests {
         }
         #expect(compared >= (name == "case_1" ? 40 : 48), "\(name): only \(compared) tensors compared")
 
-        #expect(post.queryIndex == (try golden.ints("post.query_index"))[0])
-        // Binary masks: equal wherever the logit is not within 1e-3 of the threshold.
-        let goldenMask = try golden.ints("post.mask")
-        let logits = post.maskLogits.scalars
-        let mask = post.binaryMasks()
-        var differing = 0
-        for i in 0..<goldenMask.count where abs(logits[i]) > 1e-3 && Int(mask[i]) != goldenMask[i] { differing += 1 }
-        #expect(mask.count == goldenMask.count && differing == 0, "\(name): \(differing) mask pixels differ")
+        try expectGoldenMasks(post, golden, name)
     }
 
     @Test("frames are per-frame until the pixel decoder: a 1-frame clip gives the same boxes as frame 0 of the clip")

@@ -34,26 +34,7 @@ struct InferCommandTests {
         ])
         #expect(result.status == 0, "\(result)")
         let produced = try SafeTensors(contentsOf: out)
-        var compared = 0
-        for key in produced.names where golden[key] != nil {
-            let a = try #require(produced[key]), g = try #require(golden[key])
-            #expect(a.shape == g.shape, "\(name) \(key): shape \(a.shape) vs golden \(g.shape)")
-            guard a.shape == g.shape else { continue }
-            let x = try Self.values(a), y = try Self.values(g)
-            if key == "post.mask" {
-                // Equal wherever the logit is not within 1e-3 of the threshold (README §6).
-                let logits = try Self.values(try #require(golden["post.mask_logits"]))
-                let differing = zip(zip(x, y), logits).filter { $0.0.0 != $0.0.1 && abs($0.1) > 1e-3 }.count
-                #expect(differing == 0, "\(name): \(differing) mask pixels differ")
-            } else if !a.dtype.isFloatingPoint || key.hasPrefix("input.") {
-                #expect(x == y, "\(name) \(key): \(x.prefix(8)) vs \(y.prefix(8))")
-            } else {
-                let rms = (y.reduce(0) { $0 + $1 * $1 } / Double(max(y.count, 1))).squareRoot()
-                let worst = zip(x, y).map { abs($0 - $1) }.max() ?? 0
-                #expect(worst <= Self.tolerance(key) * max(rms, 1e-12), "\(name) \(key): max|Δ| \(worst), rms \(rms)")
-            }
-            compared += 1
-        }
+        let compared = try expectGoldenOutputs(produced, golden, name).count
         #expect(compared >= 55, "\(name): only \(compared) golden tensors compared: \(produced.names)")
     }
 

@@ -138,13 +138,17 @@ struct ModelFilesTests {
         Self.expectOneErrorLine(try Self.infer(["--model-config", file.path], in: directory), [message], json)
     }
 
-    @Test("the Swin reference config.json is refused as a Swin backbone, once")
+    @Test("the Swin reference config.json runs its own weights and is refused, naming both backbones, with ResNet weights")
     func swinConfig() throws {
         let directory = try temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try Self.infer(["--model-config", fixture("swin/swin_config.json").path], in: directory)
-        Self.expectOneErrorLine(result, ["Swin backbone not supported yet (ResNet-50/101 checkpoints load)", "swin_t_p4w7"])
-        #expect(result.stderr.components(separatedBy: "not supported yet").count == 2, "\(result.stderr)")
+        let config = fixture("referformer-swin-tiny/config.json").path
+        let swinWeights = try SwinInferCommandTests.mergedWeights("referformer-swin-tiny", in: directory)
+        let ok = try Self.infer(["--model-config", config], weights: swinWeights, in: directory)
+        #expect(ok.status == 0, "\(ok)")
+        let result = try Self.infer(["--model-config", config], in: directory)
+        Self.expectOneErrorLine(result, ["the configuration contradicts the weights", "backbone: configuration {embed_dim: 32, depths: [2, 2, 2, 2]",
+                                         "weights {layers: [2, 1, 1, 1], width_per_group: 8}"])
     }
 
     // MARK: --weights
@@ -171,15 +175,15 @@ struct ModelFilesTests {
         return url
     }
 
-    @Test("Swin and Video-Swin checkpoints: 'Swin backbone not supported yet', not a list of missing keys",
-          arguments: [("swin", "Swin"), ("videoswin", "Video-Swin")])
-    func swinWeights(_ overlay: String, _ kind: String) throws {
+    @Test("Swin and Video-Swin checkpoints whose relative_position_index buffers are zeros: the corrupt buffer is named, not a list of missing keys",
+          arguments: ["swin", "videoswin"])
+    func swinWeights(_ overlay: String) throws {
         let directory = try temporaryDirectory("swin")
         defer { try? FileManager.default.removeItem(at: directory) }
         let weights = try Self.swinCheckpoint(overlay, in: directory)
         let result = try Self.infer([], weights: weights, in: directory)
         Self.expectOneErrorLine(result, [
-            "these weights have a \(kind) backbone (backbone.0.body.layers.0.", "Swin backbone not supported yet (ResNet-50/101 checkpoints load)",
+            "backbone.0.body.layers.0.blocks.0.attn.relative_position_index[0, 0] is 0.0, but the official formula", "the buffer is corrupt",
         ])
         #expect(!result.stderr.contains("missing"), "\(result.stderr)")
     }

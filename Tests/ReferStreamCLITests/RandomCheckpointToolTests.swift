@@ -77,6 +77,28 @@ struct RandomCheckpointToolTests {
         try ConvertCommandTests.expectSameTensors(try SafeTensors(contentsOf: converted), expected)
     }
 
+    @Test("--backbone: the official Swin / Video-Swin key layouts, whose shapes infer the official configurations", arguments: [
+        ("swin_t_p4w7", 189), ("swin_s_p4w7", 357), ("swin_b_p4w7", 357), ("swin_l_p4w7", 357),
+        ("video_swin_t_p4w7", 181), ("video_swin_s_p4w7", 349), ("video_swin_b_p4w7", 349),
+    ])
+    func swinLayouts(_ name: String, _ backboneKeys: Int) throws {
+        // `--list` prints `key dtype [shape] …` per line (golden README §8 gives the key counts).
+        let listing = try Self.runTool(["unused.pth", "--backbone", name, "--list"]).stdout
+        var shapes: [String: [Int]] = [:]
+        for line in listing.split(separator: "\n") {
+            let parts = line.split(separator: " ", maxSplits: 2)
+            guard parts.count == 3, let open = parts[2].firstIndex(of: "["), let close = parts[2].firstIndex(of: "]") else { continue }
+            shapes[String(parts[0])] = parts[2][parts[2].index(after: open)..<close].split(separator: ",").compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+        }
+        #expect(shapes.keys.filter { $0.hasPrefix("backbone.") }.count == backboneKeys)
+        let inferred = try ReferFormerConfiguration.inferred(fromShapes: shapes)
+        #expect(inferred.backbone == BackboneDescription(officialName: name), "\(inferred.backbone)")
+        #expect(inferred.backbone.officialName == name && inferred.backboneMixesFrames == name.hasPrefix("video_"))
+        #expect(inferred.hiddenDim == 256 && inferred.textEncoder == .robertaBase, "\(inferred)")
+    }
+
     @Test("the legacy file has torch.save's layout: the golden file's first three pickles byte for byte, its opcodes and globals")
     func legacyLayoutMatchesGolden() throws {
         let directory = try temporaryDirectory("tool-layout")

@@ -9,11 +9,9 @@ extension ReferFormerConfiguration {
     /// - Parameter shapes: every state-dict key with its shape (e.g. `StateDict.shapes`).
     /// - Throws: `.configuration` when a key the inference needs is absent or shapes are inconsistent.
     public static func inferred(fromShapes shapes: [String: [Int]]) throws(ReferFormerError) -> ReferFormerConfiguration {
-        // Swin / Video-Swin (official models/swin_transformer.py): patch_embed + layers.N.blocks, not ResNet keys.
-        if let key = shapes.keys.sorted().first(where: { $0.hasPrefix("backbone.0.body.patch_embed.") || $0.hasPrefix("backbone.0.body.layers.") }) {
-            let kind = shapes["backbone.0.body.patch_embed.proj.weight"]?.count == 5 ? "Video-Swin" : "Swin"
-            throw swinNotSupported("these weights have a \(kind) backbone (\(key))")
-        }
+        // Swin / Video-Swin (official models/swin_transformer.py, video_swin_transformer.py): patch_embed +
+        // layers.N.blocks instead of the ResNet's conv1 + layerN.
+        let isSwin = shapes.keys.contains { $0.hasPrefix("backbone.0.body.patch_embed.") || $0.hasPrefix("backbone.0.body.layers.") }
         var reader = ShapeReader(shapes: shapes)
         var c = ReferFormerConfiguration()
 
@@ -47,7 +45,7 @@ extension ReferFormerConfiguration {
             reader.problems.append("controller output \(controllerOut) fits no dynamic_mask_channels for mask_dim \(c.maskDim), \(c.controllerLayers) layers, rel_coord true")
         }
 
-        c.backbone = reader.backbone()
+        c.backbone = isSwin ? reader.swinBackbone() : reader.backbone()
         c.textEncoder = reader.textEncoder()
         guard reader.problems.isEmpty else {
             throw ReferFormerError(.configuration, "cannot infer the ReferFormer architecture from the weights: " + reader.problems.joined(separator: "; "))
@@ -172,6 +170,60 @@ private struct ShapeReader {
             problems.append("\(body)conv1.weight has shape \(stem), expected [64, 3, 7, 7]")
         }
         return BackboneDescription(layers: layers, widthPerGroup: widthPerGroup)
+    }
+
+    /// Swin / Video-Swin hyper-parameters from the shapes (golden README §8): C from the patch
+    /// embedding (rank 5 = Video-Swin), depths from the block counts, heads from the bias tables' columns,
+    /// mlp_ratio from fc1, the window from the table rows (2-D: (2W−1)²) or, in 3-D, from the index
+    /// buffer's N = Wd·Wh·Ww together with the table's (2Wd−1)(2Wh−1)(2Ww−1), Wh = Ww.
+    mutating func swinBackbone() -> BackboneDescription {
+        let body = "backbone.0.body."
+        guard let patch = shapes["\(body)patch_embed.proj.weight"], patch.count == 4 || patch.count == 5, patch[1] == 3 else {
+            problems.append("a Swin backbone needs \(body)patch_embed.proj.weight of shape (C, 3, 4, 4) or (C, 3, 1, 4, 4), got \(shapes["\(body)patch_embed.proj.weight"].map { "\($0)" } ?? "none")")
+            return BackboneDescription(swin: .swinT)
+        }
+        let video = patch.count == 5
+        if video && patch[2] != 1 { problems.append("\(body)patch_embed.proj.weight \(patch): Video-Swin's temporal patch size must be 1 (ReferFormer's)") }
+        let embed = patch[0]
+        var depths: [Int] = [], heads: [Int] = []
+        var ratio = 4.0
+        var window: [Int] = []
+        for i in 0..<4 {
+            let prefix = "\(body)layers.\(i).blocks."
+            let blocks = count(indexedPrefix: prefix, suffix: ".norm1.weight")
+            if blocks == 0 { problems.append("missing \(prefix)0.norm1.weight"); continue }
+            depths.append(blocks)
+            let table = shape("\(prefix)0.attn.relative_position_bias_table", rank: 2)
+            heads.append(table[1])
+            if i == 0 {
+                let hidden = shape("\(prefix)0.mlp.fc1.weight", rank: 2)[0]
+                if embed > 0 { ratio = Double(hidden) / Double(embed) }
+                window = Self.swinWindow(tableRows: table[0], indexRows: shapes["\(prefix)0.attn.relative_position_index"]?.first, video: video) ?? []
+                if window.isEmpty {
+                    problems.append("\(prefix)0.attn.relative_position_bias_table has \(table[0]) rows"
+                        + (video ? " and relative_position_index \(shapes["\(prefix)0.attn.relative_position_index"].map { "\($0)" } ?? "is missing")" : "")
+                        + ": no \(video ? "(Wd, W, W)" : "W×W") window fits")
+                }
+            }
+        }
+        let swin = SwinDescription(video: video, embedDim: embed, depths: depths, numHeads: heads, windowSize: window.isEmpty ? (video ? [8, 7, 7] : [7]) : window,
+                                   mlpRatio: ratio, patchNorm: shapes["\(body)patch_embed.norm.weight"] != nil, patchSize: patch[patch.count - 1])
+        if problems.isEmpty { problems += swin.problems.map { "Swin backbone: \($0)" } }
+        return BackboneDescription(swin: swin)
+    }
+
+    /// The window that gives a bias table of `tableRows` rows (and, in 3-D, an index of `indexRows`).
+    static func swinWindow(tableRows: Int, indexRows: Int?, video: Bool) -> [Int]? {
+        if !video {
+            let side = Int(Double(tableRows).squareRoot().rounded())
+            return side * side == tableRows && side % 2 == 1 ? [(side + 1) / 2] : nil
+        }
+        guard let n = indexRows else { return nil }
+        for w in 1...64 where n % (w * w) == 0 {
+            let d = n / (w * w)
+            if (2 * d - 1) * (2 * w - 1) * (2 * w - 1) == tableRows { return [d, w, w] }
+        }
+        return nil
     }
 
     mutating func textEncoder() -> TextEncoderDescription {
