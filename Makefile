@@ -4,7 +4,7 @@ VENV       ?= $(CURDIR)/.venv
 # Tests that need an independent client (pyzmq, pycocotools, GStreamer's RTSP server) run this Python.
 export REFERSTREAM_PYTHON ?= $(VENV)/bin/python
 
-.PHONY: all deps build release test clean
+.PHONY: all deps build release test clean demo install
 
 all: build
 
@@ -27,3 +27,15 @@ test: deps
 
 clean:
 	rm -rf .build
+
+## demo: the first command to run: installs what is missing, builds in release mode, runs referstreamd on
+## a generated clip, changes the phrase live, writes overlays and a summary to demo-out/ (scripts/demo.sh)
+demo: deps
+	@bash scripts/demo.sh
+
+## install: release binaries with the static Swift standard library (they run without the toolchain),
+## systemd units, pipelines, the example configuration and the bundled model, under PREFIX.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install:
+	@bash scripts/install.sh "$(PREFIX)" "$(DESTDIR)"

@@ -7,9 +7,18 @@ let package = Package(
     name: "ReferStream",
     products: [
         .executable(name: "referstream", targets: ["referstream"]),
+        .executable(name: "referstreamd", targets: ["referstreamd"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The daemon (Daemon, referstreamd). FlyingFox instead of Hummingbird for /metrics and /healthz:
+        // it has no dependencies (no SwiftNIO), which keeps the CI build minutes down (README, "Daemon").
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
     ],
     targets: [
         // MARK: Native libraries (system-library targets: a module map and one umbrella header each)
@@ -32,22 +41,48 @@ let package = Package(
 
         // MARK: Engine
         .target(name: "Tensor", dependencies: ["COpenBLAS"]),
-        .target(name: "Checkpoint"),
-        .target(name: "Tokenizer"),
+        // StrictJSON: the one strict JSON reader and string escaper (standard library only).
+        .target(name: "StrictJSON"),
+        .target(name: "Checkpoint", dependencies: ["StrictJSON"]),
+        .target(name: "Tokenizer", dependencies: ["StrictJSON"]),
         .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
         .target(name: "Tracking", dependencies: ["ReferFormer", "Tensor", "Tokenizer"]),
 
         // MARK: I/O
-        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims"]),
+        // Plumbing: the bounded drop-oldest queue, the joinable service thread and the monitor (mutex +
+        // condition) that VideoIngest, Transport and the daemon share. Standard library only.
+        .target(name: "Plumbing"),
+        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims", "Plumbing"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "WireProtocol", dependencies: ["CZlib"]),
-        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol"]),
+        // No I/O; zlib only for the PNG mask codec (deflate, CRC-32), next to the other payload codecs.
+        .target(name: "WireProtocol", dependencies: ["CZlib", "StrictJSON"]),
+        .target(name: "Transport", dependencies: ["ZeroMQ", "WireProtocol", "Plumbing"]),
+
+        // MARK: Daemon (the only module that combines the model and I/O)
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "ReferFormer", "Tokenizer", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(name: "Evaluation", dependencies: ["CZlib"]),
 
         // MARK: Executables (thin: argument parsing and wiring)
+        .executableTarget(
+            name: "referstreamd",
+            dependencies: ["Daemon", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "referstream",
             dependencies: [
                 "ReferFormer", "Tokenizer", "Checkpoint", "Tensor", "Tracking", "VideoIngest", "Transport", "WireProtocol",
+                "ZeroMQ", "StrictJSON", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,21 +99,25 @@ let package = Package(
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Tensor", "Checkpoint"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "Checkpoint", "TestSupport"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "TestSupport"]),
-        .testTarget(name: "TextEncoderTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
-        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer"]),
-        .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor"]),
-        .testTarget(name: "ReferFormerModelTests", dependencies: ["ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
-        .testTarget(name: "ReferFormerSegmentationTests", dependencies: ["ReferFormer", "Tensor", "TestSupport"]),
-        .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "StrictJSON", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "StrictJSON"]),
+        .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
         .testTarget(name: "TrackingTests", dependencies: ["Tracking", "ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
-        .testTarget(name: "PreprocessingTests", dependencies: ["ReferFormer", "Tensor"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
+        .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "WireProtocol", "ZeroMQ", "TestSupport"],
+            exclude: ["Python"]
+        ),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "Transport", "WireProtocol", "ZeroMQ", "VideoIngest", "TestSupport"],
             exclude: ["Python"]
         ),
     ],

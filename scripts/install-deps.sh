@@ -20,8 +20,12 @@ apt_packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 python3-venv
+  systemd
+  libcurl4-openssl-dev
 )
-python_packages=(pyzmq pycocotools numpy safetensors)
+# systemd: systemd-analyze, which the tests run on the units. libcurl4-openssl-dev: `make install` links
+# the static Swift standard library, whose Foundation networking part needs -lcurl.
+python_packages=(pyzmq pycocotools numpy safetensors prometheus-client)
 
 say() { printf 'install-deps: %s\n' "$*"; }
 die() { printf 'install-deps: error: %s\n' "$*" >&2; exit 1; }
@@ -60,13 +64,14 @@ done
 
 [ "${1:-}" = "--system" ] && exit 0
 
-# The Python test clients (pyzmq, pycocotools, numpy, GStreamer's gi for the RTSP server) live in a
+# The Python test clients (pyzmq, pycocotools, numpy, prometheus-client's text parser, GStreamer's gi
+# for the RTSP server) live in a
 # virtual environment on top of Debian's /usr/bin/python3, which is the interpreter that has `gi`.
 if [ ! -x "$venv/bin/python" ]; then
   say "creating the Python test environment in $venv"
   /usr/bin/python3 -m venv --system-site-packages "$venv" || die "could not create $venv (is python3-venv installed?)"
 fi
-if ! "$venv/bin/python" -c 'import zmq, pycocotools.mask, numpy, safetensors, gi' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import zmq, pycocotools.mask, numpy, safetensors, gi, prometheus_client' >/dev/null 2>&1; then
   say "installing ${python_packages[*]} into $venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check "${python_packages[@]}" \
     || die "pip could not install ${python_packages[*]} into $venv"

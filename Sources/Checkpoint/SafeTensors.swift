@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 
 /// A safetensors file (https://github.com/huggingface/safetensors format): an 8-byte little-endian
 /// header length N, N bytes of JSON (`{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__":
@@ -58,13 +59,13 @@ public struct SafeTensors: Sendable {
         }
         guard headerLength >= 2 else { throw header("header of \(headerLength) bytes cannot hold a JSON object") }
         let headerBytes = whole.withUnsafeBytes { Array($0[8..<(8 + headerLength)]) }
-        let json: JSONValue
+        let json: JSONNode
         do {
-            json = try JSONParser.parse(headerBytes)
+            json = try JSONReader.parse(headerBytes, options: .init(maximumDepth: 64, rejectsDuplicateKeys: true))
         } catch {
             throw header("header is not valid JSON: \(error.message) at header byte \(error.offset)")
         }
-        guard case .object(let members) = json else { throw header("header is \(json.typeName), not a JSON object") }
+        guard case .object(let members) = json.value else { throw header("header is \(json.typeName), not a JSON object") }
 
         let dataStart = 8 + headerLength
         let dataLength = fileSize - dataStart
@@ -75,25 +76,25 @@ public struct SafeTensors: Sendable {
         for member in members {
             let name = member.key, value = member.value
             if name == "__metadata__" {
-                guard case .object(let pairs) = value else { throw header("__metadata__ is \(value.typeName), not an object of strings") }
+                guard case .object(let pairs) = value.value else { throw header("__metadata__ is \(value.typeName), not an object of strings") }
                 for pair in pairs {
                     let key = pair.key, item = pair.value
-                    guard case .string(let text) = item else {
+                    guard let text = item.stringValue else {
                         throw header("__metadata__ value is \(item.typeName), not a string", key: key)
                     }
                     metadata[key] = text
                 }
                 continue
             }
-            guard case .object(let fields) = value else { throw header("entry is \(value.typeName), not an object", key: name) }
+            guard case .object(let fields) = value.value else { throw header("entry is \(value.typeName), not an object", key: name) }
             var dtypeName: String?
-            var shapeValue: JSONValue?
-            var offsetsValue: JSONValue?
+            var shapeValue: JSONNode?
+            var offsetsValue: JSONNode?
             for entry in fields {
                 let field = entry.key, item = entry.value
                 switch field {
                 case "dtype":
-                    guard case .string(let text) = item else { throw header("dtype is \(item.typeName), not a string", key: name) }
+                    guard let text = item.stringValue else { throw header("dtype is \(item.typeName), not a string", key: name) }
                     dtypeName = text
                 case "shape": shapeValue = item
                 case "data_offsets": offsetsValue = item
@@ -104,18 +105,18 @@ public struct SafeTensors: Sendable {
             guard let dtype = DType(rawValue: dtypeName) else {
                 throw header("unsupported dtype \"\(dtypeName)\" (supported: \(DType.allCases.map(\.rawValue).joined(separator: ", ")))", key: name)
             }
-            guard case .array(let shapeItems)? = shapeValue else { throw header("entry has no shape array", key: name) }
+            guard let shapeItems = shapeValue?.arrayValue else { throw header("entry has no shape array", key: name) }
             var shape: [Int] = []
             var count = 1
             for item in shapeItems {
-                guard case .int(let size) = item, size >= 0 else { throw header("shape must hold non-negative integers", key: name) }
+                guard let size = item.intValue, size >= 0 else { throw header("shape must hold non-negative integers", key: name) }
                 shape.append(size)
                 let (product, overflow) = count.multipliedReportingOverflow(by: size)
                 guard !overflow else { throw header("shape \(shape) has too many elements", key: name) }
                 count = product
             }
-            guard case .array(let offsetItems)? = offsetsValue, offsetItems.count == 2,
-                  case .int(let begin) = offsetItems[0], case .int(let end) = offsetItems[1] else {
+            guard let offsetItems = offsetsValue?.arrayValue, offsetItems.count == 2,
+                  let begin = offsetItems[0].intValue, let end = offsetItems[1].intValue else {
                 throw header("data_offsets must be an array of two integers", key: name)
             }
             guard begin >= 0, begin <= end else { throw header("data_offsets [\(begin), \(end)] are not in order", key: name) }
@@ -252,7 +253,7 @@ public struct SafeTensors: Sendable {
     static func headerBytes(_ items: [Layout], metadata: [String: String]?, file: String) throws -> [UInt8] {
         var parts: [String] = []
         if let metadata {
-            let pairs = metadata.keys.sorted().map { "\(JSONWriter.quoted($0)):\(JSONWriter.quoted(metadata[$0] ?? ""))" }
+            let pairs = metadata.keys.sorted().map { "\(JSONString.quoted($0)):\(JSONString.quoted(metadata[$0] ?? ""))" }
             parts.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
         var seen = Set<String>()
@@ -277,7 +278,7 @@ public struct SafeTensors: Sendable {
             }
             let end = offset + item.byteCount
             let shape = item.shape.map(String.init).joined(separator: ",")
-            parts.append("\(JSONWriter.quoted(item.name)):{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            parts.append("\(JSONString.quoted(item.name)):{\"dtype\":\"\(item.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Array("{\(parts.joined(separator: ","))}".utf8)

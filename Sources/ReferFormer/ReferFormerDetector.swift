@@ -5,133 +5,6 @@
 // mask head (Segmentation/) and the RoBERTa text encoder (TextEncoder/) are separate.
 import Tensor
 
-/// Text-independent per-frame features: the backbone outputs and the 2-D position encodings.
-///
-/// Compute once per frame (`ReferFormerDetector.backbone(_:)`) and reuse across phrases and windows.
-public struct BackboneFeatures: Sendable {
-    /// res2..res5 (layer1..layer4), each (T, 256·2^i, h_i, w_i).
-    public var levels: [Tensor]
-
-    public var res2: Tensor { levels[0] }
-    public var res3: Tensor { levels[1] }
-    public var res4: Tensor { levels[2] }
-    public var res5: Tensor { levels[3] }
-    public var frameCount: Int { levels[0].shape[0] }
-
-    public init(levels: [Tensor]) { self.levels = levels }
-
-    /// Frames `range` of these features (views; the backbone is per frame).
-    public func frames(_ range: Range<Int>) -> BackboneFeatures {
-        BackboneFeatures(levels: levels.map { $0.sliced(0, range) })
-    }
-
-    /// Features of several frame batches in order.
-    public static func concatenating(_ parts: [BackboneFeatures]) -> BackboneFeatures {
-        BackboneFeatures(levels: (0..<4).map { i in Tensor.concat(parts.map { $0.levels[i] }, axis: 0) })
-    }
-}
-
-/// The text features the transformer consumes (outputs of RoBERTa + FeatureResizer).
-public struct TextFeatures: Sendable {
-    /// (L, C) word features, `<s>` and `</s>` included.
-    public var wordFeatures: Tensor
-    /// (C) sentence feature (resized pooler output).
-    public var sentenceFeature: Tensor
-    /// L entries, true = padding (never with one caption; kept for the official interface).
-    public var paddingMask: [Bool]?
-
-    public init(wordFeatures: Tensor, sentenceFeature: Tensor, paddingMask: [Bool]? = nil) {
-        precondition(wordFeatures.rank == 2 || (wordFeatures.rank == 3 && wordFeatures.shape[0] == 1),
-                     "word features must be (L, C) or (1, L, C), got \(wordFeatures.shape)")
-        self.wordFeatures = wordFeatures.rank == 3 ? wordFeatures.squeezed(0) : wordFeatures
-        self.sentenceFeature = sentenceFeature.reshaped([-1])
-        self.paddingMask = paddingMask
-    }
-
-    public var tokenCount: Int { wordFeatures.shape[0] }
-}
-
-/// The transformer levels after the input projections (text-independent, cacheable per frame).
-public struct ProjectedFeatures: Sendable {
-    /// `input_proj[l]` outputs, (T, C, h_l, w_l), strides 8, 16, 32, 64.
-    public var levels: [Tensor]
-    public var layout: LevelLayout {
-        LevelLayout(shapes: levels.map { (h: $0.shape[2], w: $0.shape[3]) })
-    }
-
-    public init(levels: [Tensor]) { self.levels = levels }
-
-    /// Frames `range` (views).
-    public func frames(_ range: Range<Int>) -> ProjectedFeatures {
-        ProjectedFeatures(levels: levels.map { $0.sliced(0, range) })
-    }
-}
-
-/// The deformable encoder's result for a batch of frames.
-public struct EncoderOutput: Sendable {
-    /// Fused `srcs` of the transformer (T, C, h_l, w_l).
-    public var sources: [Tensor]
-    /// Output of every encoder layer, (T, S, C); the last one is `memory`.
-    public var layers: [Tensor]
-    public var layout: LevelLayout
-
-    public var memory: Tensor { layers[layers.count - 1] }
-
-    public init(sources: [Tensor], layers: [Tensor], layout: LevelLayout) {
-        self.sources = sources
-        self.layers = layers
-        self.layout = layout
-    }
-
-    /// Frames `range` (views): the encoder is per frame, so any frame subset is self-contained.
-    public func frames(_ range: Range<Int>) -> EncoderOutput {
-        EncoderOutput(sources: sources.map { $0.sliced(0, range) }, layers: layers.map { $0.sliced(0, range) }, layout: layout)
-    }
-
-    /// Encoder memory of level `l` reshaped to a map (T, C, h_l, w_l) (the pixel decoder uses l = 0…2).
-    public func memoryMap(level l: Int) -> Tensor {
-        let t = memory.shape[0], c = memory.shape[2]
-        let (h, w) = layout.shapes[l]
-        let start = layout.startIndex[l]
-        return memory.sliced(1, start..<(start + h * w)).permuted([0, 2, 1]).reshaped([t, c, h, w])
-    }
-}
-
-/// The decoder's result for a batch of frames: per decoder layer, the query states, references,
-/// sampling of the cross-attention and the class/box predictions.
-public struct DecoderOutput: Sendable {
-    /// `hs[i]`, (T, Q, C).
-    public var hs: [Tensor]
-    /// r⁰ = sigmoid(reference_points(query_embed)), (T, Q, 2).
-    public var initReference: Tensor
-    /// r¹…r^Ld, (T, Q, 4) (cx, cy, w, h).
-    public var interReferences: [Tensor]
-    /// Cross-attention sampling locations of every layer, (T, Q, M, L, P, 2).
-    public var samplingLocations: [Tensor]
-    /// Cross-attention weights of every layer, (T, Q, M, L, P).
-    public var attentionWeights: [Tensor]
-    /// `class_embed[i](hs[i])`, (T, Q, classes).
-    public var logits: [Tensor]
-    /// Boxes of every layer, (T, Q, 4) — bit-identical to `interReferences` in the official code.
-    public var boxes: [Tensor]
-
-    /// Frames `range` (views) of every per-layer tensor.
-    public func frames(_ range: Range<Int>) -> DecoderOutput {
-        func cut(_ list: [Tensor]) -> [Tensor] { list.map { $0.sliced(0, range) } }
-        return DecoderOutput(hs: cut(hs), initReference: initReference.sliced(0, range), interReferences: cut(interReferences),
-                             samplingLocations: cut(samplingLocations), attentionWeights: cut(attentionWeights),
-                             logits: cut(logits), boxes: cut(boxes))
-    }
-
-    public var predLogits: Tensor { logits[logits.count - 1] }
-    public var predBoxes: Tensor { boxes[boxes.count - 1] }
-    /// The eval-mode `reference_points` output: the input reference of the last layer, (T, Q, 2).
-    public var referencePoints: Tensor {
-        let r = interReferences.count >= 2 ? interReferences[interReferences.count - 2] : initReference
-        return r.sliced(2, 0..<2).contiguous()
-    }
-}
-
 /// ReferFormer's detection path: backbone → input projections → early fusion → deformable encoder →
 /// decoder with box refinement → class/box heads. Per frame throughout (frames are a batch).
 ///
@@ -165,7 +38,7 @@ public struct ReferFormerDetector: Sendable {
         // With box refinement the 4 box MLPs are registered twice (spec §2): one copy is loaded, the
         // other may be present or not.
         weights.allowUnused { $0.hasPrefix("transformer.decoder.bbox_embed.") }
-        resnet = ResNetBackbone(weights: weights, prefix: "backbone.0.body.", description: c.backbone)
+        resnet = ResNetBackbone(weights: weights, prefix: "backbone.0.body", description: c.backbone)
         var proj: [InputProjection] = []
         for l in 0..<3 {
             proj.append(InputProjection(weights: weights, prefix: "input_proj.\(l)", inChannels: c.backbone.outChannels(stage: l + 1),
@@ -225,9 +98,13 @@ public struct ReferFormerDetector: Sendable {
 
     /// Early fusion of every projected level with the words → the transformer `srcs`.
     public func fuse(_ projected: ProjectedFeatures, text: TextFeatures) -> [Tensor] {
+        fuse(projected, text: text, textPosition: textPositionEncoding(tokenCount: text.tokenCount))
+    }
+
+    /// `fuse(_:text:)` with the words' position encoding (L, 1, C) computed by the caller, which reuses it.
+    func fuse(_ projected: ProjectedFeatures, text: TextFeatures, textPosition: Tensor) -> [Tensor] {
         let words = text.wordFeatures.unsqueezed(1)
-        let pos = textPositionEncoding(tokenCount: text.tokenCount)
-        return projected.levels.map { fusion($0, words: words, wordsPos: pos, keyPaddingMask: text.paddingMask) }
+        return projected.levels.map { fusion($0, words: words, wordsPos: textPosition, keyPaddingMask: text.paddingMask) }
     }
 
     /// The deformable encoder on fused sources (T, C, h_l, w_l).
@@ -236,9 +113,9 @@ public struct ReferFormerDetector: Sendable {
         let layout = LevelLayout(shapes: sources.map { (h: $0.shape[2], w: $0.shape[3]) })
         // flatten(2).transpose(1, 2) per level, concatenated level-major.
         let src = Tensor.concat(sources.map { $0.reshaped([t, c, -1]).permuted([0, 2, 1]) }, axis: 1)
-        let pos = Tensor.concat(layout.shapes.enumerated().map { (l, s) in
-            positionEncoding(height: s.h, width: s.w).reshaped([1, c, -1]).permuted([0, 2, 1])
-                + levelEmbed.sliced(0, l..<(l + 1)).unsqueezed(0)
+        let positions = layout.shapes.map { positionEncoding(height: $0.h, width: $0.w) }
+        let pos = Tensor.concat(positions.enumerated().map { (l, p) in
+            p.reshaped([1, c, -1]).permuted([0, 2, 1]) + levelEmbed.sliced(0, l..<(l + 1)).unsqueezed(0)
         }, axis: 1)
         let reference = encoderReferencePoints(layout: layout)
         var x = src
@@ -247,7 +124,7 @@ public struct ReferFormerDetector: Sendable {
             x = layer(x, pos: pos, reference: reference, layout: layout)
             layers.append(x)
         }
-        return EncoderOutput(sources: sources, layers: layers, layout: layout)
+        return EncoderOutput(sources: sources, layers: layers, layout: layout, positions: positions)
     }
 
     /// The decoder with box refinement and the class/box heads of every layer.

@@ -1,6 +1,8 @@
 /// The one error type of the `ReferFormer` module.
 ///
-/// `code` is for programs; `message` says what happened and what to do about it.
+/// `code` is for programs; `message` says what happened and what to do about it; `underlying` keeps the
+/// error that caused it (a `CheckpointError` when weights cannot be read), for callers that log or
+/// inspect it. Equality compares code and message only.
 public struct ReferFormerError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
@@ -19,11 +21,16 @@ public struct ReferFormerError: Error, Sendable, Equatable, CustomStringConverti
 
     public var code: Code
     public var message: String
+    /// The error this one wraps, if any.
+    public var underlying: (any Error)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
+
+    public static func == (a: ReferFormerError, b: ReferFormerError) -> Bool { a.code == b.code && a.message == b.message }
 
     public var description: String { message }
 }

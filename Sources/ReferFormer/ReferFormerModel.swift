@@ -24,12 +24,12 @@ public struct ReferFormerModel: Sendable {
     public init(configuration c: ReferFormerConfiguration, weights: StateDict) throws(ReferFormerError) {
         configuration = c
         detector = try ReferFormerDetector(configuration: c, weights: weights)
-        textEncoder = TextEncoder(weights, roberta: c.textEncoder, hiddenDim: c.hiddenDim)
+        textEncoder = TextEncoder(weights: weights, roberta: c.textEncoder, hiddenDim: c.hiddenDim)
         pixelDecoder = CrossModalFPNDecoder(
-            stateDict: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, ffnDim: c.dimFeedforward,
+            weights: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, ffnDim: c.dimFeedforward,
             heads: ReferFormerConfiguration.fusionHeads, res2Channels: c.backbone.outChannels(stage: 0))
         maskHead = DynamicMaskHead(
-            stateDict: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, controllerLayers: c.controllerLayers,
+            weights: weights, hiddenDim: c.hiddenDim, maskDim: c.maskDim, controllerLayers: c.controllerLayers,
             dynamicChannels: c.dynamicMaskChannels, relCoord: c.relCoord)
         // thop profiling leftovers are ignored by the official loader too (spec §8).
         weights.allowUnused { $0.hasSuffix("total_params") || $0.hasSuffix("total_ops") }
@@ -90,22 +90,24 @@ public struct ReferFormerModel: Sendable {
         record: ((String, Tensor) -> Void)? = nil
     ) throws(ReferFormerError) -> Output {
         try CrossModalFPNDecoder.validateFrameSize(height: imageSize.height, width: imageSize.width)
-        let c = configuration.hiddenDim
         let text = TextFeatures(
             wordFeatures: encoded.wordFeatures, sentenceFeature: encoded.sentenceFeature,
             paddingMask: encoded.paddingMask.contains(true) ? encoded.paddingMask : nil)
 
+        // Position encodings, each computed once: the words' (fusion and pixel decoder), the levels'
+        // (encoder; res3..res5 have the sizes of its first three levels) and res2's (pixel decoder).
+        let textPosition = detector.textPositionEncoding(tokenCount: text.tokenCount)  // (L, 1, C)
         let projected = detector.project(features)
-        let sources = detector.fuse(projected, text: text)
+        let sources = detector.fuse(projected, text: text, textPosition: textPosition)
         let encoder = detector.encode(sources: sources)
         let decoder = detector.decode(encoder, text: text)
 
-        let positions = features.levels.map { detector.positionEncoding(height: $0.shape[2], width: $0.shape[3]) }
-        let textPosition = Tensor.sinePositionEncoding1D(length: text.tokenCount, numPosFeats: c)
+        let res2Position = detector.positionEncoding(height: features.res2.shape[2], width: features.res2.shape[3])
+        let positions = [res2Position] + encoder.positions.prefix(3)
         let maskFeatures = pixelDecoder(
             res2: features.res2, memory: (0..<3).map { encoder.memoryMap(level: $0) }, positions: positions,
-            words: text.wordFeatures.unsqueezed(0), textPaddingMask: text.paddingMask, textPosition: textPosition,
-            record: record)
+            words: text.wordFeatures.unsqueezed(0), textPaddingMask: text.paddingMask,
+            textPosition: textPosition.permuted([1, 2, 0]), record: record)
 
         let last = configuration.decLayers - 1
         let parameters = maskHead.parameters(decoder.hs[last])

@@ -1,10 +1,21 @@
 import Dispatch
 
-/// Splits loops over the available cores. GEMM threads are OpenBLAS's own; this is for the non-GEMM
-/// loops (im2col, norms, attention sampling, element-wise ops).
+/// Splits loops over the available cores: the non-GEMM loops (im2col, norms, attention sampling,
+/// element-wise ops) and the row or column blocks of large GEMMs (`BLAS.sgemm`). How many workers is a
+/// per-call setting (`TensorRuntime.withThreadCount`), so engines on different threads do not share it.
 public enum Parallel {
-    /// Number of worker chunks to use; defaults to the number of active processors.
-    nonisolated(unsafe) public static var threadCount: Int = max(1, ProcessInfoCount.active)
+    /// Number of worker chunks to use on the calling thread: the innermost
+    /// `TensorRuntime.withThreadCount` scope, else `defaultThreadCount`.
+    public static var threadCount: Int { scopedThreadCount ?? defaultThreadCount }
+
+    /// The per-call setting behind `TensorRuntime.withThreadCount` (a task-local value, which also
+    /// binds on threads outside Swift tasks for the duration of the scope).
+    @TaskLocal static var scopedThreadCount: Int?
+
+    /// Workers where no scope applies; the number of online cores unless set.
+    // Safety: written only at start-up (`TensorRuntime.defaultThreadCount`) or by tests before they run
+    // ops; every other access is a read.
+    nonisolated(unsafe) static var defaultThreadCount: Int = max(1, ProcessInfoCount.active)
 
     /// Runs `body(range)` over `0..<count` split into contiguous chunks of at least `minChunk` items,
     /// concurrently when there is enough work. `body` must be safe to call concurrently on disjoint

@@ -9,7 +9,8 @@ public final class TensorStorage: @unchecked Sendable {
     // holds the only reference (copy-on-write checks `isKnownUniquelyReferenced`), so no two threads
     // write the same storage unless the caller shares one `Tensor` across threads, which its value
     // semantics prevent.
-    public let base: UnsafeMutablePointer<Float>
+    // Internal: only `Tensor`'s own ops touch the memory, inside `with…` accessors.
+    let base: UnsafeMutablePointer<Float>
     public let count: Int
     /// Whether this storage points into memory owned by someone else (it is then never written).
     public let isReadOnly: Bool
@@ -43,5 +44,29 @@ public final class TensorStorage: @unchecked Sendable {
         if owner == nil {
             StoragePool.release(UnsafeMutableRawPointer(base), bytes: Swift.max(1, count) * MemoryLayout<Float>.stride)
         }
+    }
+}
+
+extension Tensor {
+    /// A contiguous float32 tensor over `count(shape)` little-endian floats at `byteOffset` in `bytes`,
+    /// without copying: the memory belongs to `owner` (a memory-mapped checkpoint), which the tensor keeps
+    /// alive; it is never written (writes copy first). Nil when the floats are not 4-byte aligned or do
+    /// not fit in `bytes`, so the caller decodes a copy instead.
+    public init?(borrowingFloat32 bytes: UnsafeRawBufferPointer, byteOffset: Int, shape: [Int], owner: AnyObject) {
+        let count = shape.reduce(1, *)
+        guard count > 0, byteOffset >= 0, byteOffset + count * MemoryLayout<Float>.stride <= bytes.count,
+              let base = bytes.baseAddress else { return nil }
+        let start = base + byteOffset
+        guard Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0 else { return nil }
+        let floats = start.bindMemory(to: Float.self, capacity: count)
+        self.init(storage: TensorStorage(borrowing: floats, count: count, owner: owner), shape: shape,
+                  strides: Tensor.contiguousStrides(for: shape))
+    }
+
+    /// A new contiguous tensor holding a copy of `count(shape)` row-major little-endian float32 values.
+    public init(shape: [Int], copyingFloat32 bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count == shape.reduce(1, *) * MemoryLayout<Float>.stride,
+                     "\(bytes.count) bytes are not \(shape.reduce(1, *)) float32 values for shape \(shape)")
+        self.init(shape: shape) { elements in UnsafeMutableRawBufferPointer(elements).copyMemory(from: bytes) }
     }
 }

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import StrictJSON
 
 /// RoBERTa's byte-level BPE tokenizer, equal to HuggingFace `RobertaTokenizerFast` (transformers 4.49,
 /// tokenizers 0.21) as ReferFormer calls it: `RobertaTokenizerFast(vocab_file, merges_file)` with
@@ -249,7 +250,8 @@ public struct RobertaTokenizer: Sendable {
 
     private static func parseJSON(_ data: Data, file: String, code: TokenizerError.Code) throws -> JSONNode {
         do {
-            return try JSONParser.parse([UInt8](data))
+            // A UTF-8 byte-order mark is tolerated (Python's json.load with utf-8-sig would be stricter).
+            return try JSONReader.parse([UInt8](data), options: .init(allowsByteOrderMark: true))
         } catch {
             throw TokenizerError(code, "invalid JSON: \(error.message)", file: file, line: error.line)
         }

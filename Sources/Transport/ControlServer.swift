@@ -1,4 +1,5 @@
-import Foundation
+import Plumbing
+import Synchronization
 import WireProtocol
 import ZeroMQ
 
@@ -52,9 +53,9 @@ public final class ControlServer: Sendable {
     private let context: Context
     private let handler: any ControlHandler
     private let waker: Waker
-    private let stats = LockedBox(Statistics())
-    private let running = LockedBox(false)
-    private let thread = ServiceThread(name: "referstream.control")
+    private let stats = Mutex(Statistics())
+    private let running = Mutex(false)
+    private let thread = Mutex<ServiceThread?>(nil)
 
     public init(context: Context, configuration: Configuration, handler: any ControlHandler) throws(TransportError) {
         try EndpointPolicy.check(configuration.endpoint, allowNonLocal: configuration.allowNonLocalEndpoint, what: "control")
@@ -69,12 +70,12 @@ public final class ControlServer: Sendable {
     @discardableResult
     public func start() throws(TransportError) -> String {
         try configuration.curve?.checkAuthenticator(context)
-        if running.update({ was in defer { was = true }; return was }) {
+        if running.withLock({ was in defer { was = true }; return was }) {
             throw TransportError(.state, "the control server is already running")
         }
         let context = self.context, configuration = self.configuration
         do throws(TransportError) {
-            return try thread.start { [self] ready in
+            let (thread, endpoint) = try ServiceThread.startService(name: "referstream.control") { [self] (ready: @escaping @Sendable (Result<String, TransportError>) -> Void) in
                 let socket: Socket
                 let endpoint: String
                 do throws(ZeroMQError) {
@@ -93,22 +94,24 @@ public final class ControlServer: Sendable {
                 ready(.success(endpoint))
                 serve(socket)
             }
+            self.thread.withLock { $0 = thread }
+            return endpoint
         } catch {
-            running.set(false)
+            running.withLock { $0 = false }
             throw error
         }
     }
 
     /// Stops serving, closes the socket and joins the thread. Idempotent.
     public func stop() {
-        guard running.get() else { return }
+        guard running.withLock({ $0 }) else { return }
         waker.wake()
-        thread.join()
+        thread.withLock { $0.take() }?.join()
         waker.drain()
-        running.set(false)
+        running.withLock { $0 = false }
     }
 
-    public var statistics: Statistics { stats.get() }
+    public var statistics: Statistics { stats.withLock { $0 } }
 
     private func serve(_ socket: Socket) {
         let poller = Poller()
@@ -129,12 +132,12 @@ public final class ControlServer: Sendable {
                     reply = ControlResponse(id: nil, outcome: .failure(WireProtocolError(
                         .invalidRequest, "send exactly one frame per request (got \(message.body.count))")))
                 }
-                stats.update { s in
+                stats.withLock { s in
                     s.requests += 1
                     if case .failure = reply.outcome { s.errors += 1 }
                 }
                 let delivered = (try? socket.send(routed: message.reply([reply.jsonBytes()]), dontWait: true)) ?? false
-                if !delivered { stats.update { $0.undelivered += 1 } }
+                if !delivered { stats.withLock { $0.undelivered += 1 } }
             }
         }
     }

@@ -1,4 +1,5 @@
-import Foundation
+import Plumbing
+import Synchronization
 import ZeroMQ
 
 /// The ZAP handler (ZeroMQ RFC 27) of a context: admits CURVE clients whose public key is allowed.
@@ -9,35 +10,35 @@ import ZeroMQ
 /// client that knows its public key.
 public final class CurveAuthenticator: Sendable {
     private let context: Context
-    private let allowed: LockedBox<Set<CurveKey>>
+    private let allowed: Mutex<Set<CurveKey>>
     private let waker: Waker
-    private let thread = ServiceThread(name: "referstream.zap")
-    private let decisions = LockedBox((accepted: UInt64(0), rejected: UInt64(0)))
+    private let thread = Mutex<ServiceThread?>(nil)
+    private let decisions = Mutex((accepted: UInt64(0), rejected: UInt64(0)))
 
     public init(context: Context, allowedClientKeys: Set<CurveKey>) throws(TransportError) {
         self.context = context
-        self.allowed = LockedBox(allowedClientKeys)
+        self.allowed = Mutex(allowedClientKeys)
         do { waker = try Waker() } catch { throw .socket(error, "cannot create the authenticator's wake-up pipe") }
     }
 
     /// Replaces the allowed keys (takes effect for new connections).
-    public func setAllowedClientKeys(_ keys: Set<CurveKey>) { allowed.set(keys) }
+    public func setAllowedClientKeys(_ keys: Set<CurveKey>) { allowed.withLock { $0 = keys } }
 
     /// Connections accepted and rejected so far.
-    public var counts: (accepted: UInt64, rejected: UInt64) { decisions.get() }
+    public var counts: (accepted: UInt64, rejected: UInt64) { decisions.withLock { $0 } }
 
     /// Contexts with a running authenticator (a CURVE server with allowed keys refuses to start without
     /// one: libzmq would otherwise admit every client silently).
-    private static let running = LockedBox<Set<ObjectIdentifier>>([])
+    private static let running = Mutex<Set<ObjectIdentifier>>([])
 
     /// Whether an authenticator is running on `context`.
     public static func isRunning(on context: Context) -> Bool {
-        running.get().contains(ObjectIdentifier(context))
+        running.withLock { $0.contains(ObjectIdentifier(context)) }
     }
 
     public func start() throws(TransportError) {
         let context = self.context
-        try thread.start { [self] (ready: @escaping @Sendable (Result<Void, TransportError>) -> Void) in
+        let (thread, _) = try ServiceThread.startService(name: "referstream.zap") { [self] (ready: @escaping @Sendable (Result<Void, TransportError>) -> Void) in
             let socket: Socket
             do throws(ZeroMQError) {
                 socket = try Socket(context, .rep)
@@ -58,9 +59,9 @@ public final class CurveAuthenticator: Sendable {
                 let mechanism = request.count > 5 ? String(decoding: request[5], as: UTF8.self) : ""
                 var ok = false
                 if mechanism == "CURVE", request.count > 6, let key = try? CurveKey(bytes: request[6]) {
-                    ok = allowed.get().contains(key)
+                    ok = allowed.withLock { $0.contains(key) }
                 }
-                decisions.update { d in if ok { d.accepted += 1 } else { d.rejected += 1 } }
+                decisions.withLock { d in if ok { d.accepted += 1 } else { d.rejected += 1 } }
                 let reply: [[UInt8]] = [
                     version, requestID, Array((ok ? "200" : "400").utf8),
                     Array((ok ? "OK" : "client key not allowed").utf8), [], [],
@@ -68,13 +69,14 @@ public final class CurveAuthenticator: Sendable {
                 _ = try? socket.send(reply)
             }
         }
-        Self.running.update { _ = $0.insert(ObjectIdentifier(context)) }
+        self.thread.withLock { $0 = thread }
+        Self.running.withLock { _ = $0.insert(ObjectIdentifier(context)) }
     }
 
     /// Stops the handler and joins its thread. Call once, after `start` succeeded.
     public func stop() {
         waker.wake()
-        thread.join()
-        Self.running.update { _ = $0.remove(ObjectIdentifier(context)) }
+        thread.withLock { $0.take() }?.join()
+        Self.running.withLock { _ = $0.remove(ObjectIdentifier(context)) }
     }
 }

@@ -1,6 +1,7 @@
 import CGStreamer
 import CGStreamerShims
 import Foundation
+import Synchronization
 
 /// One pipeline instance of a source: built from the filled template, started, watched and torn down
 /// by the source's supervisor thread. A reconnection builds a new one.
@@ -92,7 +93,7 @@ final class Connection: @unchecked Sendable {
     /// `gst_bus_timed_pop_filtered`. The caller owns the returned message.
     func popMessage(timeout: Duration?) -> UnsafeMutablePointer<GstMessage>? {
         let mask = GST_MESSAGE_ERROR.rawValue | GST_MESSAGE_EOS.rawValue | GST_MESSAGE_WARNING.rawValue
-            | GST_MESSAGE_APPLICATION.rawValue
+            | GST_MESSAGE_APPLICATION.rawValue | GST_MESSAGE_ELEMENT.rawValue
         let wait = timeout.map { GstClockTime(SourceConfiguration.nanoseconds($0)) } ?? rs_gst_clock_time_none()
         return gst_bus_timed_pop_filtered(bus, wait, GstMessageType(rawValue: mask))
     }
@@ -109,15 +110,11 @@ final class Connection: @unchecked Sendable {
 ///
 /// It must not own the appsink: the appsink owns it (through its callbacks), and a reference back
 /// would keep both alive after the pipeline is released. The callbacks pass the appsink in instead.
-final class ConnectionContext: @unchecked Sendable {
-    // Safety: `core`, `number` and `sizeFilter` are immutable; `original` and `reachedEndOfStream`
-    // are guarded by `lock`.
+final class ConnectionContext: Sendable {
     let core: SourceCore
     let number: Int
     let sizeFilter: Element?
-    private let lock = NSLock()
-    private var original: FrameSize?
-    private var reachedEndOfStream = false
+    private let sizes = Mutex<(original: FrameSize?, reachedEndOfStream: Bool)>((nil, false))
 
     init(core: SourceCore, number: Int, sizeFilter: Element?) {
         self.core = core
@@ -125,14 +122,14 @@ final class ConnectionContext: @unchecked Sendable {
         self.sizeFilter = sizeFilter
     }
 
-    var originalSize: FrameSize? { lock.withLock { original } }
+    var originalSize: FrameSize? { sizes.withLock { $0.original } }
 
     /// Whether the appsink received end-of-stream (its `eos` callback). Unlike
     /// `gst_app_sink_is_eos`, this is not also true before the sink has started.
-    var endOfStreamReached: Bool { lock.withLock { reachedEndOfStream } }
+    var endOfStreamReached: Bool { sizes.withLock { $0.reachedEndOfStream } }
 
     func noteEndOfStream() {
-        lock.withLock { reachedEndOfStream = true }
+        sizes.withLock { $0.reachedEndOfStream = true }
         core.wakeConsumer()
     }
 
@@ -142,7 +139,7 @@ final class ConnectionContext: @unchecked Sendable {
         var info = GstVideoInfo()
         guard gst_video_info_from_caps(&info, caps) != 0 else { return }
         let size = FrameSize(width: Int(info.width), height: Int(info.height))
-        lock.withLock { original = size }
+        sizes.withLock { $0.original = size }
         guard let sizeFilter else { return }
         let target = core.configuration.output.targetSize(for: size)
         guard let filter = gst_caps_from_string("video/x-raw,width=\(target.width),height=\(target.height)") else { return }

@@ -114,14 +114,20 @@ public struct SourceConfiguration: Sendable, Equatable {
     }
 
     /// When and how a live source reconnects.
+    ///
+    /// The defaults (0.5 s, doubling, capped at 2 s) bound the time from a server's return to the first
+    /// frame by the cap plus one connection (RTSP handshake and first key frame), whatever the outage
+    /// length: a camera back after an hour resumes as fast as one back after a second. An attempt on a
+    /// server that is still down costs one refused TCP connection. Raise `maxDelay` only where that
+    /// resumption time does not matter.
     public struct ReconnectPolicy: Sendable, Equatable {
         /// Delay before the first reconnection attempt; doubled after each failed attempt.
         public var initialDelay: Duration
-        /// Upper bound of the delay.
+        /// Upper bound of the delay: the longest a returned server waits for the next attempt.
         public var maxDelay: Duration
         /// Attempts after a failure before the source gives up; nil: unlimited. 0: never reconnect.
         public var maxAttempts: Int?
-        public init(initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(30), maxAttempts: Int? = nil) {
+        public init(initialDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(2), maxAttempts: Int? = nil) {
             self.initialDelay = initialDelay
             self.maxDelay = maxDelay
             self.maxAttempts = maxAttempts

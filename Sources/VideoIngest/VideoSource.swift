@@ -1,6 +1,6 @@
 import CGStreamer
 import CGStreamerShims
-import Foundation
+import Plumbing
 
 /// A video input (file, RTSP stream, camera, test pattern or custom pipeline) delivering RGB frames.
 ///
@@ -21,9 +21,7 @@ import Foundation
 /// sets the pipeline to NULL and releases it.
 ///
 /// Thread-safety: all methods may be called from any thread; `next` is meant for one consumer.
-public final class VideoSource: @unchecked Sendable {
-    // Safety: all stored properties are immutable; `core` is thread-safe (see SourceCore) and
-    // `events` is an AsyncStream (Sendable).
+public final class VideoSource: Sendable {
     public let configuration: SourceConfiguration
     /// State changes, in order (buffers the newest 256 undelivered events). Meant for one consumer.
     public let events: AsyncStream<SourceEvent>
@@ -111,33 +109,42 @@ public final class VideoSource: @unchecked Sendable {
 }
 
 /// The state shared by a source's supervisor thread, its consumer and the C callbacks.
-final class SourceCore: @unchecked Sendable {
-    // Safety: immutable properties are set in init; every `var` is guarded by `condition`.
+final class SourceCore: Sendable {
     let configuration: SourceConfiguration
     let description: String
     let name: String
-    let queue: FrameQueue?
+    /// Live inputs only: the drop-oldest queue filled by the appsink callback.
+    let queue: DropOldestQueue<VideoFrame>?
     private let handler: (@Sendable (SourceEvent) -> Void)?
     private let continuation: AsyncStream<SourceEvent>.Continuation
-    private let condition = NSCondition()
+    private let state = Monitor(State())
 
-    private var started = false
-    private var thread: SupervisorThread?
-    private var stopRequested = false
-    private var supervisorDone = false
-    private var current: Connection?
-    private var terminal: Terminal?
-    private var nextIndex = 0
-    private var lastFrame: (connection: Int, at: ContinuousClock.Instant)?
-    private var arrivals = 0
-    private var liveConnection = 0
-    private var pulled = 0, pulledDelivered = 0, reconnects = 0, badSamples = 0
-    private var latestEvent: SourceEvent?
+    private struct State: Sendable {
+        var started = false
+        var thread: ServiceThread?
+        var stopRequested = false
+        var supervisorDone = false
+        var current: Connection?
+        /// Why the source ended (the first verdict wins), recorded before the pipeline is torn down.
+        var terminal: Terminal?
+        /// Whether the terminal event has been emitted: the consumer reports the end only then, so
+        /// the `eos` / `failed` / `stopped` event is always out before `next` says so.
+        var announced = false
+        var nextIndex = 0
+        var lastFrame: (connection: Int, at: ContinuousClock.Instant)?
+        var arrivals = 0
+        var liveConnection = 0
+        var pulled = 0, pulledDelivered = 0, reconnects = 0, badSamples = 0
+        var latestEvent: SourceEvent?
+
+        /// The end the consumer may report now (nil until the terminal event is out).
+        var announcedEnd: Terminal? { announced ? terminal : nil }
+    }
 
     static let liveNotice = "referstream-live"
     static let stopNotice = "referstream-stop"
 
-    enum Terminal { case endOfStream, failed(IngestError), stopped }
+    enum Terminal: Sendable { case endOfStream, failed(IngestError), stopped }
 
     init(
         configuration: SourceConfiguration, description: String, name: String,
@@ -148,64 +155,61 @@ final class SourceCore: @unchecked Sendable {
         self.name = name
         self.handler = handler
         self.continuation = continuation
-        self.queue = configuration.isLive ? FrameQueue(capacity: configuration.liveQueueCapacity) : nil
+        self.queue = configuration.isLive ? DropOldestQueue(capacity: configuration.liveQueueCapacity) : nil
     }
 
     // MARK: Lifecycle
 
     func start() throws(IngestError) {
-        condition.lock()
-        guard !started else {
-            condition.unlock()
+        let alreadyStarted = state.withLock { state in
+            defer { state.started = true }
+            return state.started
+        }
+        guard !alreadyStarted else {
             throw IngestError(.stateChange, "the source was already started; make a new VideoSource to start again")
         }
-        started = true
-        condition.unlock()
         emit(.connecting(attempt: 1))
         let first: Connection
         do {
             first = try Connection(description: description, number: 1, core: self)
         } catch {
             finish(.failed(error))
-            condition.lock()
-            supervisorDone = true
-            condition.unlock()
+            done()
             throw error
         }
         // The body holds the core and the first connection; both are released before a join returns.
-        let body: @Sendable () -> Void = { [self] in supervise(first: first) }
         do {
-            let thread = try SupervisorThread(body: body)
-            condition.withLock { self.thread = thread }
+            let thread = try ServiceThread(name: "referstream.source") { [self] in
+                // Registered before any event, so a stop() from an event handler knows its own thread.
+                state.wait(until: { $0.thread != nil }) { _, _ in }
+                supervise(first: first)
+            }
+            state.withLock(notify: true) { $0.thread = thread }
         } catch {
-            finish(.failed(error))
-            condition.withLock { supervisorDone = true }
-            throw error
+            let failure = IngestError(.stateChange, "cannot start the source's supervisor: \(error)")
+            finish(.failed(failure))
+            done()
+            throw failure
         }
     }
 
     func stop() {
-        condition.lock()
-        stopRequested = true
-        let connection = current
-        let wasStarted = started
-        condition.broadcast()
-        condition.unlock()
+        let (connection, wasStarted) = state.withLock(notify: true) { state in
+            state.stopRequested = true
+            return (state.current, state.started)
+        }
         connection?.post(Self.stopNotice)
         guard wasStarted else {
             finish(.stopped)
             return
         }
-        condition.lock()
-        let joinable = thread
-        thread = nil
-        condition.unlock()
-        if let joinable, !joinable.isCurrent {
-            joinable.join()
+        let supervisor = state.withLock { $0.thread }
+        if let supervisor, supervisor.isCurrent {
+            // stop() from the supervisor's own thread (an event handler): it ends after this returns.
+            return
         }
-        condition.lock()
-        while !supervisorDone, !(joinable?.isCurrent ?? false) { condition.wait() }
-        condition.unlock()
+        supervisor?.join()  // idempotent; concurrent stops all wait here
+        state.wait(until: { $0.supervisorDone }) { _, _ in }
     }
 
     // MARK: Supervisor thread
@@ -220,14 +224,15 @@ final class SourceCore: @unchecked Sendable {
             let outcome: Outcome
             if let active = connection, install(active) {
                 var result = run(active)
-                if case .endOfStream = result, !configuration.endOfStreamIsLoss, condition.withLock({ lastFrame == nil }) {
+                if case .endOfStream = result, !configuration.endOfStreamIsLoss, state.withLock({ $0.lastFrame == nil }) {
                     // Demuxers end quietly when a file holds no stream the output can link to (audio
                     // only, data typefound as something else): no frame at all is a failure, not an end.
                     result = .lost(IngestError(
                         .decode, "\(configuration.inputDescription) ended without a single video frame; it holds no video stream GStreamer can decode"))
                 }
                 outcome = result
-                // Record the end before tearing down, so a consumer woken by the flush knows why.
+                // Record the end before tearing down, so a consumer woken by the flush knows an end
+                // is coming (it reports it once `finish` has emitted the event).
                 if case .endOfStream = outcome, !configuration.endOfStreamIsLoss { markTerminal(.endOfStream) }
                 if case .lost(let error) = outcome, !configuration.reconnects { markTerminal(.failed(error)) }
                 uninstall()
@@ -254,7 +259,7 @@ final class SourceCore: @unchecked Sendable {
                 finish(.failed(cause))
                 return done()
             }
-            let wasLive = condition.withLock { liveConnection == number }
+            let wasLive = state.withLock { $0.liveConnection == number }
             if wasLive {
                 emit(.stalled(cause))
                 attempt = 1
@@ -268,7 +273,7 @@ final class SourceCore: @unchecked Sendable {
             }
             let delay = configuration.reconnect.delay(beforeAttempt: attempt)
             emit(.reconnecting(attempt: attempt, delay: delay, cause: cause))
-            condition.withLock { reconnects += 1 }
+            state.withLock { $0.reconnects += 1 }
             if waitForStop(delay) {
                 finish(.stopped)
                 return done()
@@ -288,16 +293,15 @@ final class SourceCore: @unchecked Sendable {
 
     /// Makes `connection` the current one unless stop was requested.
     private func install(_ connection: Connection) -> Bool {
-        condition.withLock {
-            guard !stopRequested else { return false }
-            current = connection
-            condition.broadcast()
+        state.withLock(notify: true) { state in
+            guard !state.stopRequested else { return false }
+            state.current = connection
             return true
         }
     }
 
     private func uninstall() {
-        condition.withLock { current = nil }
+        state.withLock { $0.current = nil }
     }
 
     /// Plays the pipeline and watches its bus until it ends, fails, stalls or is stopped.
@@ -311,7 +315,7 @@ final class SourceCore: @unchecked Sendable {
         let watchStalls = configuration.reconnects
         while true {
             var wait: Duration?
-            let last = condition.withLock { lastFrame?.connection == connection.context.number ? lastFrame?.at : nil }
+            let last = state.withLock { $0.lastFrame?.connection == connection.context.number ? $0.lastFrame?.at : nil }
             // Live inputs: a stall deadline after every frame. All inputs: a first-frame deadline,
             // which also catches pipelines that wedge without an error (decodebin can swallow a
             // demuxer's error posted while it is still being plugged).
@@ -336,7 +340,18 @@ final class SourceCore: @unchecked Sendable {
             case GST_MESSAGE_EOS:
                 return .endOfStream
             case GST_MESSAGE_WARNING:
+                // rtspsrc says so at once when the server drops the session (its TCP connection
+                // closes); the EOS or error it posts next can lag behind, so a live input treats
+                // this warning as the loss itself.
+                if watchStalls, let lost = IngestError.sessionLoss(message, input: configuration.inputDescription) {
+                    return .lost(lost)
+                }
                 emit(.warning(IngestError.warningText(message)))
+            case GST_MESSAGE_ELEMENT:
+                // rtspsrc's RTCP watchdog (`GstRTSPSrcTimeout`): the server's RTP source timed out.
+                if watchStalls, let lost = IngestError.sessionTimeout(message, input: configuration.inputDescription) {
+                    return .lost(lost)
+                }
             case GST_MESSAGE_APPLICATION:
                 guard let structure = gst_message_get_structure(message) else { continue }
                 if gst_structure_has_name(structure, Self.stopNotice) != 0 { return .stopped }
@@ -349,84 +364,74 @@ final class SourceCore: @unchecked Sendable {
 
     /// Waits `delay` or until stop is requested; true if stopped.
     private func waitForStop(_ delay: Duration) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: FrameQueue.seconds(delay))
-        condition.lock()
-        defer { condition.unlock() }
-        while !stopRequested {
-            if !condition.wait(until: deadline) { return stopRequested }
-        }
-        return true
+        state.wait(until: { $0.stopRequested }, deadline: .now + delay) { _, stopped in stopped }
     }
 
     private func done() {
-        condition.lock()
-        supervisorDone = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock(notify: true) { $0.supervisorDone = true }
     }
 
     /// Records the terminal state (the first one wins) and wakes a consumer waiting for it.
     private func markTerminal(_ end: Terminal) {
-        condition.lock()
-        if terminal == nil { terminal = end }
-        condition.broadcast()
-        condition.unlock()
+        state.withLock(notify: true) { state in
+            if state.terminal == nil { state.terminal = end }
+        }
     }
 
     /// Records the terminal state, emits its event, then tells the consumer no more frames will come
     /// (in this order, so the event is out before `next` reports the end) and ends the event stream.
     private func finish(_ end: Terminal) {
         markTerminal(end)
-        let final = condition.withLock { terminal ?? end }
+        let final = state.withLock { $0.terminal ?? end }
         switch final {
         case .endOfStream: emit(.endOfStream)
         case .failed(let error): emit(.failed(error))
         case .stopped: emit(.stopped)
         }
+        state.withLock(notify: true) { $0.announced = true }
         queue?.finish()
         continuation.finish()
     }
 
     func emit(_ event: SourceEvent) {
-        condition.withLock { latestEvent = event }
+        state.withLock { $0.latestEvent = event }
         handler?(event)
         continuation.yield(event)
     }
 
-    var lastEvent: SourceEvent? { condition.withLock { latestEvent } }
+    var lastEvent: SourceEvent? { state.withLock { $0.latestEvent } }
 
     // MARK: Callbacks (streaming threads)
 
     func takeFrameIndex() -> Int {
-        condition.withLock {
-            defer { nextIndex += 1 }
-            return nextIndex
+        state.withLock { state in
+            defer { state.nextIndex += 1 }
+            return state.nextIndex
         }
     }
 
     /// Records a frame's arrival; true when it is the first of its connection (post a live notice).
     func noteFrame(connection: Int) -> Bool {
-        condition.withLock {
-            arrivals += 1
-            condition.broadcast()
-            lastFrame = (connection, .now)
-            guard liveConnection != connection else { return false }
-            liveConnection = connection
+        state.withLock(notify: true) { state in
+            state.arrivals += 1
+            state.lastFrame = (connection, .now)
+            guard state.liveConnection != connection else { return false }
+            state.liveConnection = connection
             return true
         }
     }
 
-    func countBadSample() { condition.withLock { badSamples += 1 } }
+    func countBadSample() { state.withLock { $0.badSamples += 1 } }
 
     /// Wakes a consumer waiting in `pull` (end-of-stream reached on the appsink).
-    func wakeConsumer() { condition.withLock { condition.broadcast() } }
+    func wakeConsumer() { state.withLock(notify: true) { _ in } }
 
     // MARK: Consumer
 
     func next(timeout: Duration) throws(IngestError) -> VideoSource.Next {
         if let queue {
             switch queue.pop(timeout: timeout) {
-            case .frame(let frame): return .frame(frame)
+            case .element(let frame): return .frame(frame)
             case .timedOut: return .timedOut
             case .finished: return try terminalResult()
             }
@@ -435,7 +440,12 @@ final class SourceCore: @unchecked Sendable {
     }
 
     private func terminalResult() throws(IngestError) -> VideoSource.Next {
-        let end = condition.withLock { terminal }
+        let end = state.withLock { $0.terminal }
+        if case .failed(let error) = end { throw error }
+        return .endOfStream
+    }
+
+    private static func result(of end: Terminal) throws(IngestError) -> VideoSource.Next {
         if case .failed(let error) = end { throw error }
         return .endOfStream
     }
@@ -444,60 +454,49 @@ final class SourceCore: @unchecked Sendable {
     private func pull(timeout: Duration) throws(IngestError) -> VideoSource.Next {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let (connection, end) = condition.withLock { (current, terminal) }
-            if let end {
-                if case .failed(let error) = end { throw error }
-                return .endOfStream
-            }
+            let (connection, end) = state.withLock { ($0.current, $0.announcedEnd) }
+            if let end { return try Self.result(of: end) }
             guard let connection else {
-                // Between start and the supervisor installing the pipeline: wait for either.
-                let remaining = deadline - .now
-                if remaining <= .zero { return .timedOut }
-                condition.lock()
-                if current == nil && terminal == nil {
-                    _ = condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(remaining)))
-                }
-                condition.unlock()
+                // Between start and the supervisor installing the pipeline, or between the teardown
+                // and the end's announcement: wait for either.
+                let ready = state.wait(until: { $0.current != nil || $0.announced }, deadline: deadline) { _, ready in ready }
+                if !ready { return .timedOut }
                 continue
             }
             guard let appsink = rs_gst_app_sink_cast(connection.sink.pointer) else {
                 throw IngestError(.missingElement, "the pipeline's sink is not an appsink")
             }
-            let arrivalsBefore = condition.withLock { arrivals }
+            let arrivalsBefore = state.withLock { $0.arrivals }
             let remaining = max(deadline - .now, .zero)
             if let sample = gst_app_sink_try_pull_sample(appsink, GstClockTime(SourceConfiguration.nanoseconds(remaining))) {
                 defer { gst_sample_unref(sample) }
                 let frame = try connection.context.frame(from: sample)
-                condition.withLock {
-                    pulled += 1
-                    pulledDelivered += 1
+                state.withLock { state in
+                    state.pulled += 1
+                    state.pulledDelivered += 1
                 }
                 return .frame(frame)
             }
             // No sample: the end, a teardown (error, stop), a timeout, or an appsink that has not
-            // started yet (before PAUSED it returns at once). Wait on our own condition for whichever
-            // comes: a terminal verdict, a new arrival, or the deadline.
-            condition.lock()
-            while terminal == nil, arrivals == arrivalsBefore || connection.context.endOfStreamReached, .now < deadline {
-                _ = condition.wait(until: Date(timeIntervalSinceNow: FrameQueue.seconds(max(deadline - .now, .zero))))
-            }
-            let ended = terminal
-            condition.unlock()
-            if let ended {
-                if case .failed(let error) = ended { throw error }
-                return .endOfStream
-            }
+            // started yet (before PAUSED it returns at once). Wait for whichever comes: an announced
+            // end, a new arrival, another connection, or the deadline.
+            let endOfStream = connection.context.endOfStreamReached
+            let ended = state.wait(
+                until: { $0.announced || $0.current !== connection || ($0.arrivals != arrivalsBefore && !endOfStream) },
+                deadline: deadline
+            ) { state, _ in state.announcedEnd }
+            if let ended { return try Self.result(of: ended) }
             if ContinuousClock.now >= deadline { return .timedOut }
         }
     }
 
     var statistics: VideoSource.Statistics {
-        let counts = queue?.counts
-        return condition.withLock {
+        let counts = queue?.counters
+        return state.withLock { state in
             VideoSource.Statistics(
-                received: counts?.received ?? pulled, delivered: counts?.delivered ?? pulledDelivered,
+                received: counts?.enqueued ?? state.pulled, delivered: counts?.delivered ?? state.pulledDelivered,
                 dropped: counts?.dropped ?? 0, queued: counts?.queued ?? 0,
-                queueHighWater: counts?.highWater ?? 0, reconnects: reconnects, badSamples: badSamples)
+                queueHighWater: counts?.highWater ?? 0, reconnects: state.reconnects, badSamples: state.badSamples)
         }
     }
 }

@@ -7,6 +7,8 @@ public enum EventKind: String, Sendable, Codable, CaseIterable {
     case streamStalled = "stream.stalled"
     case streamReconnecting = "stream.reconnecting"
     case streamEOS = "stream.eos"
+    /// The stream was stopped (`stream.remove`, or the daemon shutting down: its last event).
+    case streamStopped = "stream.stopped"
     case phraseAdded = "phrase.added"
     case phraseReplaced = "phrase.replaced"
     case phraseRemoved = "phrase.removed"

@@ -3,6 +3,8 @@ import CZeroMQ
 /// The socket types ReferStream uses.
 public enum SocketType: Sendable {
     case pub, sub, req, rep, router, dealer, push, pull, pair
+    /// The forwarding ends of a PUB/SUB proxy (`referstream proxy`).
+    case xpub, xsub
 
     var raw: Int32 {
         switch self {
@@ -15,6 +17,8 @@ public enum SocketType: Sendable {
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
         case .pair: ZMQ_PAIR
+        case .xpub: ZMQ_XPUB
+        case .xsub: ZMQ_XSUB
         }
     }
 }

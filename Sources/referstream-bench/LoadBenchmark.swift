@@ -108,15 +108,17 @@ struct LoadBenchmark: ParsableCommand {
     static func sum(_ tensor: Tensor) -> Float {
         let count = tensor.shape.reduce(1, *)
         guard count > 0, tensor.strides == Tensor.contiguousStrides(for: tensor.shape) else { return 0 }
-        let base = tensor.storage.base + tensor.offset
-        var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
-        var i = 0
-        while i + 4 <= count {
-            s0 += base[i]; s1 += base[i + 1]; s2 += base[i + 2]; s3 += base[i + 3]
-            i += 4
+        return tensor.withUnsafeBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+            var i = 0
+            while i + 4 <= count {
+                s0 += base[i]; s1 += base[i + 1]; s2 += base[i + 2]; s3 += base[i + 3]
+                i += 4
+            }
+            while i < count { s0 += base[i]; i += 1 }
+            return s0 + s1 + s2 + s3
         }
-        while i < count { s0 += base[i]; i += 1 }
-        return s0 + s1 + s2 + s3
     }
 
     func seconds(_ d: Duration) -> Double {

@@ -17,7 +17,7 @@ struct ReferStreamBench: ParsableCommand {
         subcommands: [TensorBenchmark.self, ModelBenchmark.self, SegmentationBenchmark.self, LoadBenchmark.self, StreamBenchmark.self])
 
     static func main() {
-        BLAS.restartWithFastestKernelIfNeeded()
+        TensorRuntime.restartWithFastestKernelIfNeeded()
         main(nil)
     }
 }

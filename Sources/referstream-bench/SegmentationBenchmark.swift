@@ -28,8 +28,7 @@ struct SegmentationBenchmark: ParsableCommand {
     var repeats: Int = 3
 
     func run() throws {
-        BLAS.setThreadCount(threads)
-        Parallel.threadCount = threads
+        TensorRuntime.defaultThreadCount = threads
         let (c, f, m, q) = (256, 2048, 256, 5)
         // Level sizes: every stride-2 op maps n → ⌊(n − 1)/2⌋ + 1 (spec §3); strides 4, 8, 16, 32.
         var sizes: [(Int, Int)] = []
@@ -44,8 +43,8 @@ struct SegmentationBenchmark: ParsableCommand {
         let clock = ContinuousClock()
         let setupStart = clock.now
         let stateDict = StateDict(Self.keys(hidden: c, ffn: f, res2: 256, maskDim: m, params: 2153).map { ($0.0, random.parameter($0.0, $0.1)) })
-        let decoder = CrossModalFPNDecoder(stateDict: stateDict, hiddenDim: c, maskDim: m, ffnDim: f, res2Channels: 256)
-        let maskHead = DynamicMaskHead(stateDict: stateDict, hiddenDim: c, maskDim: m)
+        let decoder = CrossModalFPNDecoder(weights: stateDict, hiddenDim: c, maskDim: m, ffnDim: f, res2Channels: 256)
+        let maskHead = DynamicMaskHead(weights: stateDict, hiddenDim: c, maskDim: m)
         try stateDict.finish()
         let setup = Self.seconds(clock.now - setupStart)
 
@@ -59,7 +58,7 @@ struct SegmentationBenchmark: ParsableCommand {
         let logits = random.tensor([1, frames, q, 1], scale: 2)
         let flops = Self.decoderFlops(sizes: sizes, frames: frames, c: c, f: f, m: m, words: words)
 
-        print("OpenBLAS core \(BLAS.coreName); threads \(threads); T = \(frames) at \(height)x\(width); levels \(sizes.map { "\($0.0)x\($0.1)" }.joined(separator: ", ")); L = \(words); setup \(Self.num(setup)) s")
+        print("OpenBLAS core \(TensorRuntime.kernelName); threads \(threads); T = \(frames) at \(height)x\(width); levels \(sizes.map { "\($0.0)x\($0.1)" }.joined(separator: ", ")); L = \(words); setup \(Self.num(setup)) s")
         print("pixel decoder: \(Self.num(flops / 1e9 / Double(frames))) GFLOP per frame")
         for run in 0...repeats {
             var marks: [(String, ContinuousClock.Instant)] = [("start", clock.now)]
@@ -109,17 +108,9 @@ struct SegmentationBenchmark: ParsableCommand {
     static func sgemmRate(_ random: inout SeededUniform, clock: ContinuousClock) -> Double {
         let (mm, nn, kk) = (4096, 2048, 256)
         let a = random.tensor([mm, kk], scale: 1), b = random.tensor([nn, kk], scale: 1)
-        var out = [Float](repeating: 0, count: mm * nn)
         let start = clock.now
         for _ in 0..<8 {
-            a.withUnsafeBufferPointer { ap in
-                b.withUnsafeBufferPointer { bp in
-                    out.withUnsafeMutableBufferPointer { op in
-                        BLAS.sgemm(transB: .transposed, m: mm, n: nn, k: kk, a: ap.baseAddress!, lda: kk, b: bp.baseAddress!, ldb: kk,
-                                   c: op.baseAddress!, ldc: nn)
-                    }
-                }
-            }
+            _ = a.linear(weight: b)
         }
         return 8 * Double(mm * nn * kk * 2) / seconds(clock.now - start) / 1e9
     }

@@ -44,8 +44,7 @@ struct StreamBenchmark: ParsableCommand {
     var tokenizer: String = "Tests/Fixtures/tokenizer"
 
     func run() throws {
-        BLAS.setThreadCount(threads)
-        Parallel.threadCount = threads
+        TensorRuntime.defaultThreadCount = threads
         let c = ReferFormerConfiguration()
         let weights = StateDict(generating: ModelBenchmark.randomParameter)
         let model = try ReferFormerModel(configuration: c, weights: weights)
@@ -53,7 +52,7 @@ struct StreamBenchmark: ParsableCommand {
         let engine = ReferFormerTrackingModel(model: model, tokenizer: words, shorterSide: min(height, width))
         let texts = ["the man in the red jacket on the left", "a black dog running", "the white car", "the ball"]
         say("streaming engine, random weights: ResNet-50, hidden \(c.hiddenDim), \(c.encLayers)+\(c.decLayers) layers, "
-              + "\(c.numQueries) queries; frames \(width)×\(height); OpenBLAS \(BLAS.coreName), \(threads) threads")
+              + "\(c.numQueries) queries; frames \(width)×\(height); OpenBLAS \(TensorRuntime.kernelName), \(threads) threads")
         say("per emitted frame, wall seconds (stage seconds per emitted frame: backbone / per-phrase stages / pixel decoder + mask head)")
         say("   T   s  K   engine wall (CPU)  [bb / det / win]        re-run wall (CPU)  [bb / det / win]   CPU ratio  peak RSS")
 

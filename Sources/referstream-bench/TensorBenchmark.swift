@@ -84,23 +84,13 @@ struct TensorBenchmark: ParsableCommand {
     func withSgemm<R>(m: Int, n: Int, k: Int, _ body: (() -> Void) -> R) -> R {
         let a = Tensor.randomUniform(shape: [m, k], in: -1..<1, seed: 1)
         let b = Tensor.randomUniform(shape: [k, n], in: -1..<1, seed: 2)
-        var c = Tensor.zeros([m, n])
-        return a.withUnsafeBufferPointer { ap in
-            b.withUnsafeBufferPointer { bp in
-                c.withUnsafeMutableBufferPointer { cp in
-                    body {
-                        BLAS.sgemm(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
-                    }
-                }
-            }
-        }
+        return body { _ = matmul(a, b) }
     }
 
     func run() throws {
-        BLAS.setThreadCount(threads)
-        Parallel.threadCount = threads
+        TensorRuntime.defaultThreadCount = threads
         Tensor.im2colChunkElements = chunk
-        print("OpenBLAS \(BLAS.configuration) core \(BLAS.coreName); threads \(threads); batch \(batch); input \(height)x\(width)")
+        print("OpenBLAS \(TensorRuntime.libraryDescription) core \(TensorRuntime.kernelName); threads \(threads); batch \(batch); input \(height)x\(width)")
         print("GFLOP/s = 2·M·N·K / best time of alternating runs; 'sgemm' is cblas_sgemm on the conv's equivalent GEMM (M = Cout, N = batch·OH·OW, K = Cin·k·k) in this run")
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         func num(_ x: Double) -> String { let s = String(Int((x * 10).rounded())); return String(s.dropLast()) + "." + String(s.suffix(1)) }

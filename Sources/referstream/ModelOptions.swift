@@ -32,10 +32,7 @@ struct ModelOptions: ParsableArguments {
     /// Loads the tokenizer and the model, reporting what was loaded on standard error.
     func load() throws -> (RobertaTokenizer, ReferFormerModel) {
         try check()
-        if let threads {
-            BLAS.setThreadCount(threads)
-            Parallel.threadCount = threads
-        }
+        if let threads { TensorRuntime.defaultThreadCount = threads }
         let tokenizer: RobertaTokenizer
         do {
             tokenizer = try RobertaTokenizer(directory: URL(fileURLWithPath: self.tokenizer))
@@ -54,7 +51,7 @@ struct ModelOptions: ParsableArguments {
                           (weights as NSString).lastPathComponent, (ContinuousClock.now - start).seconds,
                           c.backbone.layers.map(String.init).joined(separator: ","), c.backbone.widthPerGroup,
                           c.hiddenDim, c.encLayers, c.decLayers, c.numQueries, c.textEncoder.numHiddenLayers,
-                          c.textEncoder.vocabSize, BLAS.coreName, BLAS.threadCount))
+                          c.textEncoder.vocabSize, TensorRuntime.kernelName, TensorRuntime.threadCount))
         return (tokenizer, model)
     }
 }

@@ -24,13 +24,14 @@ struct ReferStreamCommand: ParsableCommand {
         subcommands: [
             SegmentCommand.self, InferCommand.self, TokenizeCommand.self, ConvertCommand.self,
             PhraseCommand.self, StatusCommand.self, SubscribeCommand.self,
+            StreamCommand.self, ProxyCommand.self, EvaluateCommand.self,
         ]
     )
 
     /// The OpenBLAS kernel restart (it re-executes the process) comes first, before any thread or
     /// pipeline exists.
     static func main() {
-        BLAS.restartWithFastestKernelIfNeeded()
+        _ = TensorRuntime.restartWithFastestKernelIfNeeded()
         main(nil)
     }
 }

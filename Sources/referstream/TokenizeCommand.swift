@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Checkpoint
 import ReferFormer
+import StrictJSON
 import Tokenizer
 
 /// `referstream tokenize`: how the model reads a phrase (the ids `forward_text` gives the text encoder).
@@ -125,21 +126,5 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// `value` as a JSON string literal: `"` `\` and control characters escaped, everything else as UTF-8.
-func jsonString(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// `value` as a JSON string literal (the project's one escaper, `StrictJSON.JSONString`).
+func jsonString(_ value: String) -> String { JSONString.quoted(value) }

@@ -1,4 +1,5 @@
 import Foundation
+import StrictJSON
 import Testing
 import TestSupport
 @testable import Checkpoint
@@ -137,10 +138,10 @@ struct PyTorchCorruptTests {
     /// The legacy file rebuilt from its parts with a chosen storage key list.
     static func legacyRebuilt(dropping dropped: Set<String>, adding extra: [String] = []) throws -> [UInt8] {
         let bytes = try Support.fixtureBytes("checkpoint_legacy.pth")
-        guard case .object(let golden) = try PyTorchCheckpointTests.goldenJSON(),
-              case .object(let legacy)? = golden.first(where: { $0.key == "legacy_format" })?.value,
-              case .int(let mainEnd)? = legacy.first(where: { $0.key == "main_pickle_end" })?.value,
-              case .array(let storages)? = legacy.first(where: { $0.key == "storages" })?.value else {
+        guard let golden = try PyTorchCheckpointTests.goldenJSON().objectValue,
+              let legacy = golden.first(where: { $0.key == "legacy_format" })?.value.objectValue,
+              let mainEnd = legacy.first(where: { $0.key == "main_pickle_end" })?.value.intValue,
+              let storages = legacy.first(where: { $0.key == "storages" })?.value.arrayValue else {
             throw Support.PythonFailure(message: "checkpoint.json lacks legacy_format")
         }
         var machine = PickleMachine(file: "legacy", context: "keys")
@@ -148,8 +149,7 @@ struct PyTorchCorruptTests {
         var cursor = keysEnd
         var kept: [(String, [UInt8])] = []
         for storage in storages {
-            guard case .object(let fields) = storage, case .string(let key)? = fields.first(where: { $0.key == "key" })?.value,
-                  case .int(let nbytes)? = fields.first(where: { $0.key == "nbytes" })?.value else { continue }
+            guard let key = storage["key"]?.stringValue, let nbytes = storage["nbytes"]?.intValue else { continue }
             let record = Array(bytes[cursor..<(cursor + 8 + nbytes)])
             cursor += 8 + nbytes
             if !dropped.contains(key) { kept.append((key, record)) }

@@ -54,21 +54,10 @@ enum Support {
     @discardableResult
     static func runPython(_ script: String, arguments: [String]) throws -> String {
         guard let python else { throw PythonFailure(message: "no Python (set REFERSTREAM_PYTHON)") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonFailure(message: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: output, as: UTF8.self)
+        // TestSupport's runner drains stdout and stderr concurrently (a chatty child cannot block).
+        let result = try TestSupport.run(URL(fileURLWithPath: python), ["-c", script] + arguments)
+        guard result.status == 0 else { throw PythonFailure(message: result.stderr) }
+        return result.stdout
     }
 
     struct PythonFailure: Error, CustomStringConvertible {

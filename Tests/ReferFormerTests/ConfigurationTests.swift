@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Tensor
 import Testing
+import TestSupport
 
 @testable import ReferFormer
 

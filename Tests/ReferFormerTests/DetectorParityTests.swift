@@ -1,5 +1,6 @@
 import Tensor
 import Testing
+import TestSupport
 
 @testable import ReferFormer
 

@@ -2,23 +2,9 @@ import Checkpoint
 import Foundation
 import Tensor
 import Testing
+import TestSupport
 
 @testable import ReferFormer
-
-/// Locates Tests/Fixtures from this file's path (never an absolute /work path).
-enum Fixtures {
-    static let root: URL = {
-        var url = URL(fileURLWithPath: #filePath)
-        while url.path != "/" {
-            url.deleteLastPathComponent()
-            let candidate = url.appendingPathComponent("Tests/Fixtures")
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-        }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fixtures")
-    }()
-
-    static var tiny: URL { root.appendingPathComponent("referformer-tiny") }
-}
 
 /// One golden case of the tiny official model (case_N.safetensors + case_N.json).
 struct GoldenCase: Sendable {
@@ -73,56 +59,15 @@ enum TinyModel {
     static func get() throws -> ReferFormerDetector { try shared.get() }
 }
 
-/// `max|actual − golden| ≤ tolerance × RMS(golden)` (golden README §6), reporting the worst elements.
+/// `max|actual − golden| ≤ tolerance × RMS(golden)` (golden README §6), with TestSupport's comparator,
+/// reporting the worst elements.
 func expectClose(_ actual: Tensor, _ golden: Tensor, tolerance: Double, _ name: String,
                  sourceLocation: SourceLocation = #_sourceLocation) {
-    guard actual.shape == golden.shape else {
-        Issue.record("\(name): shape \(actual.shape), golden \(golden.shape)", sourceLocation: sourceLocation)
-        return
-    }
-    let a = actual.scalars, g = golden.scalars
-    var sumSq = 0.0
-    for v in g { sumSq += Double(v) * Double(v) }
-    let rms = (sumSq / Double(max(g.count, 1))).squareRoot()
-    var errors: [(Int, Double)] = []
-    errors.reserveCapacity(a.count)
-    var worst = 0.0
-    for i in 0..<a.count {
-        let e = abs(Double(a[i]) - Double(g[i]))
-        let err = e.isNaN ? Double.infinity : e
-        worst = max(worst, err)
-        errors.append((i, err))
-    }
-    let relative = rms > 0 ? worst / rms : worst
+    let comparison = Comparison(actual, golden, tolerance: tolerance)
     if ProcessInfo.processInfo.environment["REFERSTREAM_PRINT_PARITY"] != nil {
-        print("parity \(name): max|Δ|/RMS = \(relative)")
+        print("parity \(name): max|Δ|/RMS = \(comparison.relativeError)")
     }
-    if relative > tolerance {
-        let top = errors.sorted { $0.1 > $1.1 }.prefix(5).map { (i, e) -> String in
-            "\(index(i, shape: golden.shape)): swift \(a[i]) golden \(g[i]) |Δ| \(e)"
-        }
-        Issue.record("\(name): max|Δ| \(worst) = \(relative) × RMS \(rms) > \(tolerance); worst: \(top.joined(separator: "; "))",
-                     sourceLocation: sourceLocation)
+    if !comparison.passed {
+        Issue.record("\(name): \(comparison)", sourceLocation: sourceLocation)
     }
-}
-
-/// max|Δ| / RMS(golden), for reporting.
-func relativeError(_ actual: Tensor, _ golden: Tensor) -> Double {
-    let a = actual.scalars, g = golden.scalars
-    var sumSq = 0.0, worst = 0.0
-    for i in 0..<g.count {
-        sumSq += Double(g[i]) * Double(g[i])
-        worst = max(worst, abs(Double(a[i]) - Double(g[i])))
-    }
-    return worst / max((sumSq / Double(max(g.count, 1))).squareRoot(), 1e-30)
-}
-
-private func index(_ flat: Int, shape: [Int]) -> [Int] {
-    var rest = flat
-    var out = [Int](repeating: 0, count: shape.count)
-    for d in stride(from: shape.count - 1, through: 0, by: -1) {
-        out[d] = rest % max(shape[d], 1)
-        rest /= max(shape[d], 1)
-    }
-    return out
 }

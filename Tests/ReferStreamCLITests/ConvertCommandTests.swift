@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import TestSupport
 import Testing
 
 /// `referstream convert` on the golden checkpoints (Tests/Fixtures/checkpoint/, written by PyTorch 2.15):

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Messages that say what to do (infer, convert, tokenize), through the built binary: one `error:` line,

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import TestSupport
 import Testing
 
 /// `referstream infer` through the built binary: every tensor it writes under a golden name matches the

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import TestSupport
 import Testing
 
 /// Model files as a new user finds them — configuration files in the reference-data and official

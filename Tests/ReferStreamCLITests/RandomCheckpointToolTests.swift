@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import TestSupport
 import ReferFormer
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `referstream segment` through the built binary, on a generated video and on a folder of frames.

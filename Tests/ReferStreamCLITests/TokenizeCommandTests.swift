@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `referstream tokenize` against the golden tokenizer fixture (Tests/Fixtures/tokenizer/): the ids of

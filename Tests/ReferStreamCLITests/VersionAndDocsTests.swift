@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// What a new user meets first: `--version`, the bench's help, and the tools README's links.

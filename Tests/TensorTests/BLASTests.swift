@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 import TestSupport
 @testable import Tensor
@@ -54,12 +56,59 @@ struct BLASTests {
         #expect(c == expected)
     }
 
-    @Test("thread count can be set")
-    func threads() {
-        let before = BLAS.threadCount
-        BLAS.setThreadCount(1)
-        #expect(BLAS.threadCount == 1)
-        BLAS.setThreadCount(before)
-        #expect(BLAS.threadCount == before)
+    @Test("a product split over workers equals the single call, by rows and by columns", arguments: [
+        (false, false, 700, 90, 300), (true, true, 80, 900, 200), (false, true, 513, 515, 64),
+    ])
+    func splitMatchesSingleCall(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int) {
+        let a = Self.random(m * k, seed: 3), b = Self.random(k * n, seed: 4)
+        func product(threads: Int) -> [Float] {
+            var c = [Float](repeating: 1, count: m * n)
+            TensorRuntime.withThreadCount(threads) {
+                BLAS.sgemm(transA: transA ? .transposed : .none, transB: transB ? .transposed : .none, m: m, n: n, k: k, alpha: 0.5,
+                           a: a, lda: transA ? m : k, b: b, ldb: transB ? k : n, beta: 2, c: &c, ldc: n)
+            }
+            return c
+        }
+        let single = product(threads: 1)
+        for threads in [2, 3, 5] {
+            let split = product(threads: threads)
+            let worst = zip(split, single).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-4, "\(m)x\(n)x\(k) on \(threads) workers: max|Δ| \(worst)")
+        }
+    }
+
+    @Test("thread counts are scoped per call, and OpenBLAS itself stays single-threaded")
+    func scopedThreads() {
+        let outside = TensorRuntime.threadCount
+        TensorRuntime.withThreadCount(1) {
+            #expect(TensorRuntime.threadCount == 1)
+            TensorRuntime.withThreadCount(3) { #expect(TensorRuntime.threadCount == 3) }
+            #expect(TensorRuntime.threadCount == 1)
+        }
+        #expect(TensorRuntime.threadCount == outside)
+        _ = matmul(Tensor.ones([2, 2]), Tensor.ones([2, 2]))
+        #expect(BLAS.libraryThreadCount == 1)
+    }
+
+    @Test("one thread's scoped thread count does not change another thread's")
+    func perEngineThreads() {
+        let outside = TensorRuntime.threadCount
+        let inside = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let seen = Mutex<[Int]>([])
+        // Engine A: a single-threaded scope held open while engine B (another thread) reads its own count.
+        let a = Thread {
+            TensorRuntime.withThreadCount(1) {
+                _ = Tensor.ones([1, 4, 16, 16]).conv2d(weight: Tensor.ones([4, 4, 3, 3]), bias: nil, padding: 1)
+                seen.withLock { $0.append(TensorRuntime.threadCount) }
+                inside.signal()
+                done.wait()
+            }
+        }
+        a.start()
+        inside.wait()
+        let b = TensorRuntime.threadCount
+        done.signal()
+        #expect(seen.withLock { $0 } == [1])
+        #expect(b == outside, "engine B sees \(b) workers while engine A is single-threaded; expected \(outside)")
     }
 }

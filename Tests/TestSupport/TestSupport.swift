@@ -1,5 +1,6 @@
-// Helpers shared by test targets: fixture lookup, golden tensors as `Tensor`, and tolerance checks
-// that report the worst elements.
+// Helpers shared by test targets: the one fixture locator (`Fixtures`), the one safetensors reader for
+// fixtures (`GoldenTensors`, on the project's own `Checkpoint.SafeTensors`), the one tolerance comparator
+// (`Comparison`), and the one runner for built executables (`run`, in ProcessRunner.swift).
 import Checkpoint
 import Foundation
 import Tensor
@@ -20,6 +21,9 @@ public enum Fixtures {
     public static func url(_ relativePath: String) -> URL {
         packageRoot.appendingPathComponent("Tests/Fixtures").appendingPathComponent(relativePath)
     }
+
+    /// `Tests/Fixtures/referformer-tiny`: the tiny official model and its golden cases.
+    public static var tiny: URL { url("referformer-tiny") }
 }
 
 /// A golden safetensors file whose tensors are read as `Tensor`s, integer arrays or booleans.
@@ -41,12 +45,31 @@ public struct GoldenTensors: Sendable {
         try file.tensor(name).int64s().map { Int($0) }
     }
 
+    /// A float tensor's values, row-major, with its shape.
+    public func floats(_ name: String) throws -> (shape: [Int], values: [Float]) {
+        let record = try file.tensor(name)
+        return (record.shape, try record.floats())
+    }
+
+    /// A U8 tensor's bytes, row-major, with its shape.
+    public func bytes(_ name: String) throws -> (shape: [Int], values: [UInt8]) {
+        let record = try file.tensor(name)
+        guard record.dtype == .uint8 else { throw FixtureError("\(name) is \(record.dtype), expected U8") }
+        return (record.shape, record.contiguousBytes())
+    }
+
     /// A bool (or integer) tensor's values as `Bool`, row-major.
     public func bools(_ name: String) throws -> [Bool] {
         try file.tensor(name).int64s().map { $0 != 0 }
     }
 
     public func shape(_ name: String) throws -> [Int] { try file.tensor(name).shape }
+}
+
+/// A fixture that is missing or not what a test expects.
+public struct FixtureError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// The result of comparing a computed tensor with a reference: `maxAbs / rms(reference)` against a

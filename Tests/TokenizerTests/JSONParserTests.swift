@@ -1,11 +1,11 @@
 import Foundation
+import StrictJSON
 import Testing
-@testable import Tokenizer
 
 @Suite("JSON reader of the tokenizer files")
 struct JSONParserTests {
     static func parse(_ text: String) throws -> JSONNode {
-        try JSONParser.parse(Array(text.utf8))
+        try JSONReader.parse(Array(text.utf8))
     }
 
     @Test("escapes, surrogate pairs and raw UTF-8 decode to the exact scalars; members keep file order")
@@ -54,7 +54,7 @@ struct JSONParserTests {
 
     @Test("invalid UTF-8 and excessive nesting are errors, not crashes")
     func hostileInput() {
-        #expect(throws: JSONSyntaxError.self) { _ = try JSONParser.parse([0x22, 0xFF, 0x22]) }
+        #expect(throws: JSONSyntaxError.self) { _ = try JSONReader.parse([0x22, 0xFF, 0x22]) }
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONSyntaxError.self) { _ = try Self.parse(deep) }
     }

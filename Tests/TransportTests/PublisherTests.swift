@@ -11,7 +11,9 @@ struct PublisherTests {
     func pythonDecodes(_ encoding: MaskEncoding) throws {
         let context = try Context()
         let publisher = MaskPublisher(context: context, configuration: .init(
-            endpoints: ["tcp://127.0.0.1:*"], encoding: encoding, sendHighWaterMark: 0, queueCapacity: 4096, statusInterval: nil))
+            // Lossless: every mask must arrive, however slow this machine is (no age limit).
+            endpoints: ["tcp://127.0.0.1:*"], encoding: encoding, sendHighWaterMark: 0, queueCapacity: 4096,
+            maxQueueDelay: nil, statusInterval: nil))
         let endpoint = try #require(try publisher.start().first)
         defer { publisher.stop() }
         let masks = testMasks()
@@ -84,10 +86,7 @@ struct PublisherTests {
             endpoints: ["tcp://127.0.0.1:*"], sendHighWaterMark: 4, queueCapacity: 8, statusInterval: nil))
         let endpoint = try #require(try publisher.start().first)
         defer { publisher.stop() }
-        let stalled = try Socket(context, .sub)
-        try stalled.set(.receiveHighWaterMark(4))
-        try stalled.subscribe()
-        try stalled.connect(endpoint)
+        let stalled = try neverReadingSubscriber(context, endpoint)
 
         // Random noise compresses badly: ~100 kB of RLE per mask, ~2 GB for all of them if queued.
         var rng = SplitMix64(seed: 3)
@@ -151,6 +150,15 @@ func residentBytes() -> Int {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let fields = text.split(separator: " ")
     return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+}
+
+/// A subscriber connected to `endpoint` with a tiny receive queue, which the test never reads.
+func neverReadingSubscriber(_ context: Context, _ endpoint: String) throws -> Socket {
+    let socket = try Socket(context, .sub)
+    try socket.set(.receiveHighWaterMark(4))
+    try socket.subscribe()
+    try socket.connect(endpoint)
+    return socket
 }
 
 final class LockedFlag: @unchecked Sendable {

@@ -149,8 +149,11 @@ struct OutputSizeTests {
 
     @Test("reconnect delays double from the initial delay up to the cap")
     func backoff() {
+        // Defaults: 0.5 s doubling, capped at 2 s (a returned server waits at most 2 s for the next attempt).
         let policy = SourceConfiguration.ReconnectPolicy()
         let delays = (1...8).map { policy.delay(beforeAttempt: $0) }
-        #expect(delays == [1, 2, 4, 8, 16, 30, 30, 30].map { Duration.seconds($0) }, "\(delays)")
+        #expect(delays == [500, 1000, 2000, 2000, 2000, 2000, 2000, 2000].map { Duration.milliseconds($0) }, "\(delays)")
+        let custom = SourceConfiguration.ReconnectPolicy(initialDelay: .seconds(1), maxDelay: .seconds(30))
+        #expect((1...8).map { custom.delay(beforeAttempt: $0) } == [1, 2, 4, 8, 16, 30, 30, 30].map { Duration.seconds($0) })
     }
 }

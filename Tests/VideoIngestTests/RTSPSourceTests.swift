@@ -84,7 +84,7 @@ struct RTSPSourceTests {
         server?.kill()
         server = nil
         #expect(log.wait(from: killedAt, timeout: .seconds(10)) { $0.name == "stalled" } != nil, "\(log.names)")
-        Thread.sleep(forTimeInterval: FrameQueue.seconds(stallTimeout) + 0.5)
+        Thread.sleep(forTimeInterval: seconds(stallTimeout) + 0.5)
         let restartIndex = log.all.count
         let restartingAt = ContinuousClock.now
         server = try RTSPServer(port: port)
@@ -112,5 +112,86 @@ struct RTSPSourceTests {
         if case .stalled(let cause)? = log.all[killedAt...].first(where: { $0.name == "stalled" }) {
             print("rtsp stall cause: \(cause.code): \(cause.message)")
         }
+    }
+}
+
+@Suite("RTSP outages: loss told by GStreamer, capped backoff (loopback GstRtspServer)", .enabled(if: TestSupport.python != nil, "needs REFERSTREAM_PYTHON with gi"))
+struct RTSPOutageTests {
+    /// Reads frames until one comes from a connection newer than `after`; nil after `limit`.
+    static func firstFrame(of source: VideoSource, after connection: Int, limit: Duration = .seconds(30)) throws -> VideoFrame? {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if case .frame(let frame) = try source.next(timeout: .seconds(1)), frame.connection > connection { return frame }
+        }
+        return nil
+    }
+
+    @Test("default settings: started while the server is down, then outages of 1 s and 8 s; frames resume each time, no reconnection delay exceeds the 2 s cap")
+    func outages() throws {
+        let port = try TestSupport.freePort()
+        let log = EventLog()
+        // Default stall timeout, connect timeout and reconnection policy: what the daemon uses.
+        let configuration = SourceConfiguration(
+            .rtsp(.init(url: "rtsp://127.0.0.1:\(port)/test", latency: .milliseconds(100), transport: .tcp)))
+        let cap = configuration.reconnect.maxDelay
+        #expect(cap <= .seconds(2), "the default backoff cap keeps resumption within 5 s of the server's return")
+        let source = try VideoSource(configuration, name: "rtsp", onEvent: log.handler)
+        try source.start()
+        defer { source.stop() }
+
+        var resumes: [(outage: Double, resume: Duration)] = []
+        // The server is down when the source starts.
+        Thread.sleep(forTimeInterval: 5)
+        var restartedAt = ContinuousClock.now
+        var server: RTSPServer? = try RTSPServer(port: port)
+        restartedAt = ContinuousClock.now
+        var frame = try #require(try Self.firstFrame(of: source, after: 0), "no frame once the server came up: \(log.names)")
+        resumes.append((5, frame.receivedAt - restartedAt))
+
+        for outage in [1.0, 8.0] {
+            let killedAt = log.all.count
+            server?.kill()
+            server = nil
+            let stalled = log.wait(from: killedAt, timeout: .seconds(10)) { $0.name == "stalled" }
+            if let stalled, case .stalled(let cause) = log.all[stalled] {
+                // Told by rtspsrc (the server closed the connection), not found by the stall timer.
+                #expect(cause.code != .timeout, "loss found by the stall timer: \(cause)")
+                print("rtsp outage \(outage) s: loss cause \(cause.code): \(cause.message)")
+            } else {
+                Issue.record("no stalled event after the kill: \(log.names)")
+            }
+            Thread.sleep(forTimeInterval: outage)
+            server = try RTSPServer(port: port)
+            restartedAt = ContinuousClock.now
+            let before = frame.connection
+            frame = try #require(try Self.firstFrame(of: source, after: before), "no frame after a \(outage) s outage: \(log.names)")
+            resumes.append((outage, frame.receivedAt - restartedAt))
+        }
+        for (outage, resume) in resumes {
+            print("rtsp resume after a \(outage) s outage: first frame \(resume) after the server said READY")
+        }
+        let delays = log.all.compactMap { event -> Duration? in
+            if case .reconnecting(_, let delay, _) = event { return delay }
+            return nil
+        }
+        print("rtsp reconnection delays: \(delays)")
+        #expect(!delays.isEmpty && delays.allSatisfy { $0 <= cap }, "\(delays)")
+        #expect(!log.names.contains("failed"), "\(log.names)")
+        withExtendedLifetime(server) {}
+    }
+
+    @Test("an RTSP path the server does not have: not-found, worded as sentences")
+    func notFound() throws {
+        let port = try TestSupport.freePort()
+        let server = try RTSPServer(port: port)
+        defer { withExtendedLifetime(server) {} }
+        let source = try VideoSource(SourceConfiguration(
+            .rtsp(.init(url: "rtsp://127.0.0.1:\(port)/nothing-here", transport: .tcp)),
+            reconnect: .init(maxAttempts: 0)))
+        try source.start()
+        let error = try #require(TestSupport.terminalError(source))
+        source.stop()
+        #expect(error.code == .notFound, "\(error)")
+        #expect(error.message.contains("Not found. Check that it exists"), "\(error.message)")
     }
 }

@@ -93,6 +93,11 @@ enum TestSupport {
     }
 }
 
+/// A duration in seconds, for Foundation's time APIs.
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
@@ -119,7 +124,7 @@ final class EventLog: @unchecked Sendable {
     /// Waits until an event satisfying `predicate` is logged at or after position `from`; returns its index.
     @discardableResult
     func wait(from: Int = 0, timeout: Duration, _ predicate: (SourceEvent) -> Bool) -> Int? {
-        let deadline = Date(timeIntervalSinceNow: FrameQueue.seconds(timeout))
+        let deadline = Date(timeIntervalSinceNow: seconds(timeout))
         condition.lock()
         defer { condition.unlock() }
         while true {

@@ -197,3 +197,40 @@ struct VideoSourceTests {
         #expect(value == "eos")
     }
 }
+
+@Suite("The end is announced before next reports it")
+struct EndOrderingTests {
+    @Test("a finite non-live source: when next returns end-of-stream, the eos event is already out", arguments: 0..<5)
+    func endOfStream(run: Int) throws {
+        let log = EventLog()
+        let source = try VideoSource(SourceConfiguration(.test(.init(live: false, frameCount: 3, width: 64, height: 48))), onEvent: log.handler)
+        try source.start()
+        let frames = try TestSupport.drain(source)
+        let seen = log.names  // before stop(), which would wait for the supervisor
+        source.stop()
+        #expect(frames.count == 3)
+        #expect(seen.last == "eos", "run \(run): next reported the end with events \(seen)")
+    }
+
+    @Test("a file that does not exist: when next throws, the failed event is already out", arguments: 0..<5)
+    func failure(run: Int) throws {
+        let log = EventLog()
+        let source = try VideoSource(SourceConfiguration(.file(.init(path: "/nonexistent/clip-\(run).mp4"))), onEvent: log.handler)
+        try source.start()
+        let error = TestSupport.terminalError(source)
+        let seen = log.names
+        source.stop()
+        #expect(error?.code == .notFound)
+        #expect(seen.last == "failed", "run \(run): next threw with events \(seen)")
+        // GStreamer's text and the hint are separate sentences.
+        #expect(error.map { !$0.message.contains("found Check") } ?? false, "\(String(describing: error))")
+    }
+
+    @Test("GStreamer's text and a hint are joined as sentences")
+    func sentences() {
+        #expect(IngestError.joinSentences("rtsp: Not found", "Check that it exists.") == "rtsp: Not found. Check that it exists.")
+        #expect(IngestError.joinSentences("file: Resource not found.", "Check that it exists.") == "file: Resource not found. Check that it exists.")
+        #expect(IngestError.joinSentences("x: Is it there? ", "Check.") == "x: Is it there? Check.")
+        #expect(IngestError.joinSentences("x: no hint", "") == "x: no hint")
+    }
+}

@@ -56,7 +56,7 @@ struct Bottleneck: Sendable {
         var b = conv2(a)
         b.applyReLU()
         var y = conv3(b)
-        y.addThenReLU(downsample.map { $0(x) } ?? x)
+        y.applyAddReLU(downsample.map { $0(x) } ?? x)
         return y
     }
 }
@@ -67,7 +67,7 @@ struct ResNetBackbone: Sendable {
     var stages: [[Bottleneck]]
 
     init(weights: StateDict, prefix: String, description: BackboneDescription) {
-        stem = FrozenBatchNormConv(weights: weights, conv: "\(prefix)conv1", bn: "\(prefix)bn1", inChannels: 3,
+        stem = FrozenBatchNormConv(weights: weights, conv: "\(prefix).conv1", bn: "\(prefix).bn1", inChannels: 3,
                                    outChannels: BackboneDescription.stemChannels, kernel: 7, stride: 2, padding: 3)
         var stages: [[Bottleneck]] = []
         var inChannels = BackboneDescription.stemChannels
@@ -75,7 +75,7 @@ struct ResNetBackbone: Sendable {
             var stage: [Bottleneck] = []
             let out = description.outChannels(stage: i)
             for b in 0..<blocks {
-                stage.append(Bottleneck(weights: weights, prefix: "\(prefix)layer\(i + 1).\(b)",
+                stage.append(Bottleneck(weights: weights, prefix: "\(prefix).layer\(i + 1).\(b)",
                                         inChannels: b == 0 ? inChannels : out, width: description.width(stage: i),
                                         outChannels: out, stride: b == 0 && i > 0 ? 2 : 1))
             }

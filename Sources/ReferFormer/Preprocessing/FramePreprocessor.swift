@@ -135,40 +135,12 @@ public struct FramePreprocessor: Sendable {
         }
         let resizer = self.resizer(height: height, width: width)
         let size = outputSize(height: height, width: width)
-        let plane = size.height * size.width
-        return try Tensor(shape: [frames.count, 3, size.height, size.width]) { out in
-            for (t, frame) in frames.enumerated() {
-                let target = UnsafeMutableBufferPointer(rebasing: out[(t * 3 * plane)..<((t + 1) * 3 * plane)])
-                if let resizer {
-                    let resized = try resizer.resize(frame)
-                    normalize(resized, pixels: plane, into: target)
-                } else {
-                    normalize(frame, pixels: plane, into: target)
-                }
-            }
-        }
+        let resized = try resizer.map { resizer in try frames.map { try resizer.resize($0) } } ?? frames
+        return Tensor(rgbFrames: resized, height: size.height, width: size.width, channelTable: normalizationTable)
     }
 
     private func outputShape(height: Int, width: Int) -> [Int] {
         let size = outputSize(height: height, width: width)
         return [3, size.height, size.width]
-    }
-
-    /// HWC bytes → CHW floats through the table, in parallel over pixel ranges.
-    private func normalize(_ bytes: [UInt8], pixels: Int, into out: UnsafeMutableBufferPointer<Float>) {
-        precondition(bytes.count == pixels * 3 && out.count == pixels * 3)
-        normalizationTable.withUnsafeBufferPointer { tableBuffer in
-            bytes.withUnsafeBufferPointer { byteBuffer in
-                let table = tableBuffer.baseAddress!, src = byteBuffer.baseAddress!, dst = out.baseAddress!
-                Parallel.forEach(pixels, minChunk: 16_384) { range in
-                    let r = dst, g = dst + pixels, b = dst + 2 * pixels
-                    for p in range {
-                        r[p] = table[Int(src[3 * p])]
-                        g[p] = table[256 + Int(src[3 * p + 1])]
-                        b[p] = table[512 + Int(src[3 * p + 2])]
-                    }
-                }
-            }
-        }
     }
 }

@@ -24,33 +24,18 @@ import Tensor
 ///   the default box `(0, 0, w, h)` Pillow's `need_horizontal`/`need_vertical` reduce to that); when
 ///   both sizes are equal the result is a copy.
 ///
-/// The coefficients depend only on the sizes, so one value serves every frame of a stream. The passes
-/// run in parallel over output rows (`Parallel.forEach`), with no per-pixel allocation.
+/// This type computes Pillow's coefficients (the behaviour matched); `Tensor.ImageResampler` runs the
+/// passes with them. The coefficients depend only on the sizes, so one value serves every frame of a
+/// stream.
 public struct PillowResize: Sendable {
     public let sourceWidth: Int
     public let sourceHeight: Int
     public let targetWidth: Int
     public let targetHeight: Int
 
-    /// Fixed-point weights of one pass (Pillow's `bounds` + normalised `kk`).
-    struct Kernel: Sendable {
-        /// Maximum number of taps (Pillow's `ksize`): the stride of `weights`.
-        let taps: Int
-        /// First source index read by each output index.
-        let start: [Int]
-        /// Number of source indices read by each output index (≤ `taps`).
-        let count: [Int]
-        /// `taps` weights per output index, 22 fraction bits; unused tail entries are 0.
-        let weights: [Int32]
-    }
-
-    /// Nil when the widths are equal (Pillow skips the horizontal pass).
-    let horizontal: Kernel?
-    /// Nil when the heights are equal (Pillow skips the vertical pass).
-    let vertical: Kernel?
-    /// Source rows `firstRow..<endRow` are the only ones the vertical pass reads.
-    let firstRow: Int
-    let endRow: Int
+    /// The passes with Pillow's weights (horizontal nil when the widths are equal, vertical nil when
+    /// the heights are: Pillow skips those passes).
+    let resampler: ImageResampler
 
     static let precisionBits = 22
 
@@ -63,19 +48,14 @@ public struct PillowResize: Sendable {
         self.sourceHeight = sourceHeight
         self.targetWidth = targetWidth
         self.targetHeight = targetHeight
-        horizontal = sourceWidth == targetWidth ? nil : Self.kernel(inputSize: sourceWidth, outputSize: targetWidth)
         // Pillow computes the vertical bounds even when it skips the vertical pass, and uses them to
-        // limit the rows the horizontal pass produces; with equal heights that range is every row.
-        if sourceHeight == targetHeight {
-            vertical = nil
-            firstRow = 0
-            endRow = sourceHeight
-        } else {
-            let v = Self.kernel(inputSize: sourceHeight, outputSize: targetHeight)
-            vertical = v
-            firstRow = v.start[0]
-            endRow = v.start[targetHeight - 1] + v.count[targetHeight - 1]
-        }
+        // limit the rows the horizontal pass produces; with equal heights that range is every row
+        // (which is what ImageResampler does without a vertical pass).
+        resampler = ImageResampler(
+            sourceWidth: sourceWidth, sourceHeight: sourceHeight, targetWidth: targetWidth, targetHeight: targetHeight,
+            horizontal: sourceWidth == targetWidth ? nil : Self.kernel(inputSize: sourceWidth, outputSize: targetWidth),
+            vertical: sourceHeight == targetHeight ? nil : Self.kernel(inputSize: sourceHeight, outputSize: targetHeight),
+            bits: Self.precisionBits)
     }
 
     /// Byte count of a source image (`sourceHeight × sourceWidth × 3`).
@@ -85,7 +65,7 @@ public struct PillowResize: Sendable {
 
     // MARK: Coefficients (precompute_coeffs + normalize_coeffs_8bpc, BILINEAR filter, default box)
 
-    static func kernel(inputSize: Int, outputSize: Int) -> Kernel {
+    static func kernel(inputSize: Int, outputSize: Int) -> ImageResampler.Pass {
         // Pillow takes the box as C floats; (Float(in) − 0) is exact for any image size, then widened.
         let scale = Double(Float(inputSize)) / Double(outputSize)
         let filterScale = max(scale, 1.0)
@@ -117,7 +97,7 @@ public struct PillowResize: Sendable {
             start[o] = lo
             count[o] = n
         }
-        return Kernel(taps: taps, start: start, count: count, weights: weights)
+        return ImageResampler.Pass(taps: taps, start: start, count: count, weights: weights)
     }
 
     /// Pillow's `bilinear_filter`: the triangle `max(1 − |x|, 0)`.
@@ -125,13 +105,6 @@ public struct PillowResize: Sendable {
     static func triangle(_ x: Double) -> Double {
         let a = x < 0 ? -x : x
         return a < 1 ? 1 - a : 0
-    }
-
-    /// Pillow's `clip8`: drop the 22 fraction bits (arithmetic shift) and saturate to 0...255.
-    @inline(__always)
-    static func clip8(_ sum: Int32) -> UInt8 {
-        let v = sum >> Int32(precisionBits)
-        return v <= 0 ? 0 : (v >= 255 ? 255 : UInt8(truncatingIfNeeded: v))
     }
 
     // MARK: Resizing
@@ -149,7 +122,7 @@ public struct PillowResize: Sendable {
     public func resize(_ source: UnsafeBufferPointer<UInt8>) throws -> [UInt8] {
         try checkSource(source.count)
         return [UInt8](unsafeUninitializedCapacity: targetByteCount) { out, initialized in
-            run(source, into: out)
+            resampler.resample(source, into: out)
             initialized = targetByteCount
         }
     }
@@ -161,103 +134,12 @@ public struct PillowResize: Sendable {
         guard output.count == targetByteCount else {
             throw ReferFormerError(.input, "resize output buffer holds \(output.count) bytes; \(targetWidth)×\(targetHeight) RGB needs \(targetByteCount)")
         }
-        run(source, into: output)
+        resampler.resample(source, into: output)
     }
 
     private func checkSource(_ count: Int) throws {
         guard count == sourceByteCount else {
             throw ReferFormerError(.input, "frame has \(count) bytes; a \(sourceWidth)×\(sourceHeight) RGB frame (HWC, 8 bits) has \(sourceByteCount). Pass frames of the size the resizer was made for")
-        }
-    }
-
-    /// Sizes already checked.
-    private func run(_ source: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) {
-        guard let src = source.baseAddress, let dst = output.baseAddress else { return }
-        switch (horizontal, vertical) {
-        case (nil, nil):
-            dst.update(from: src, count: targetByteCount)
-        case let (h?, nil):
-            Self.horizontalPass(h, from: src, width: sourceWidth, rows: 0..<sourceHeight, into: dst, width: targetWidth)
-        case let (nil, v?):
-            Self.verticalPass(v, from: src, rowOffset: 0, rowBytes: sourceWidth * 3, into: dst, rows: targetHeight)
-        case let (h?, v?):
-            // The 8-bit intermediate holds only rows firstRow..<endRow (Pillow's ybox_first/ybox_last).
-            let rows = endRow - firstRow
-            let temp = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * targetWidth * 3)
-            defer { temp.deallocate() }
-            Self.horizontalPass(h, from: src, width: sourceWidth, rows: firstRow..<endRow, into: temp, width: targetWidth)
-            Self.verticalPass(v, from: temp, rowOffset: firstRow, rowBytes: targetWidth * 3, into: dst, rows: targetHeight)
-        }
-    }
-
-    /// Horizontal pass over source rows `rows`; output row `r − rows.lowerBound` gets source row `r`.
-    private static func horizontalPass(
-        _ kernel: Kernel, from src: UnsafePointer<UInt8>, width inWidth: Int, rows: Range<Int>,
-        into dst: UnsafeMutablePointer<UInt8>, width outWidth: Int
-    ) {
-        let taps = kernel.taps
-        let half = Int32(1) << Int32(precisionBits - 1)
-        kernel.weights.withUnsafeBufferPointer { weightBuffer in
-            kernel.start.withUnsafeBufferPointer { startBuffer in
-                kernel.count.withUnsafeBufferPointer { countBuffer in
-                    let weights = weightBuffer.baseAddress!, starts = startBuffer.baseAddress!, counts = countBuffer.baseAddress!
-                    Parallel.forEach(rows.count, minChunk: 16) { chunk in
-                        for r in chunk {
-                            let inRow = src + (rows.lowerBound + r) * inWidth * 3
-                            let outRow = dst + r * outWidth * 3
-                            for x in 0..<outWidth {
-                                let k = weights + x * taps
-                                var p = inRow + starts[x] * 3
-                                var s0 = half, s1 = half, s2 = half
-                                for t in 0..<counts[x] {
-                                    let w = k[t]
-                                    s0 &+= Int32(p[0]) &* w
-                                    s1 &+= Int32(p[1]) &* w
-                                    s2 &+= Int32(p[2]) &* w
-                                    p += 3
-                                }
-                                outRow[x * 3] = clip8(s0)
-                                outRow[x * 3 + 1] = clip8(s1)
-                                outRow[x * 3 + 2] = clip8(s2)
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Vertical pass: output row `y` sums input rows `start[y] − rowOffset …` (rows are `rowBytes` long).
-    private static func verticalPass(
-        _ kernel: Kernel, from src: UnsafePointer<UInt8>, rowOffset: Int, rowBytes: Int,
-        into dst: UnsafeMutablePointer<UInt8>, rows outHeight: Int
-    ) {
-        let taps = kernel.taps
-        let half = Int32(1) << Int32(precisionBits - 1)
-        kernel.weights.withUnsafeBufferPointer { weightBuffer in
-            kernel.start.withUnsafeBufferPointer { startBuffer in
-                kernel.count.withUnsafeBufferPointer { countBuffer in
-                    let weights = weightBuffer.baseAddress!, starts = startBuffer.baseAddress!, counts = countBuffer.baseAddress!
-                    Parallel.forEach(outHeight, minChunk: 8) { chunk in
-                        // One accumulator row per chunk; every weight applies to a whole row, so the
-                        // inner loops are plain multiply-adds over contiguous bytes (vectorisable).
-                        let acc = UnsafeMutablePointer<Int32>.allocate(capacity: rowBytes)
-                        defer { acc.deallocate() }
-                        for y in chunk {
-                            acc.initialize(repeating: half, count: rowBytes)
-                            let k = weights + y * taps
-                            let first = starts[y] - rowOffset
-                            for t in 0..<counts[y] {
-                                let w = k[t]
-                                let inRow = src + (first + t) * rowBytes
-                                for i in 0..<rowBytes { acc[i] &+= Int32(inRow[i]) &* w }
-                            }
-                            let outRow = dst + y * rowBytes
-                            for i in 0..<rowBytes { outRow[i] = clip8(acc[i]) }
-                        }
-                    }
-                }
-            }
         }
     }
 }

@@ -17,23 +17,17 @@ import Tensor
 /// stage 1; `nearest` is torch's legacy nearest resize to cur's size); finally
 /// `mask_features = conv3x3(y) + bias`. Adapters and layers have no bias (`norm="GN"`).
 ///
-/// Computation is channels-last inside (see `SegmentationKernels`); inputs and outputs are NCHW.
+/// Computation is channels-last inside (`ImageLayout.channelsLast` ops of `Tensor`); inputs and
+/// outputs are NCHW.
 public struct CrossModalFPNDecoder: Sendable {
-    /// `adapter_{k}.weight` (C, Cin_k, 1, 1), k = 1…4 (index k−1); Cin_1 = res2 channels, others C.
-    let adapterWeights: [Tensor]
-    /// `adapter_{k}.norm.{weight,bias}` (C)
-    let adapterNormWeights: [Tensor]
-    let adapterNormBiases: [Tensor]
-    /// `layer_{k}.weight` (C, C, 3, 3), stored as 9 taps (9, C, C) for the channels-last convolution.
-    let layerTaps: [Tensor]
-    /// `layer_{k}.norm.{weight,bias}` (C)
-    let layerNormWeights: [Tensor]
-    let layerNormBiases: [Tensor]
-    /// `cross_attn_{k}.*`
-    let blocks: [VisionLanguageBlock]
-    /// `mask_features.weight` (maskDim, C, 3, 3) as taps, `mask_features.bias` (maskDim)
-    let maskFeaturesTaps: Tensor
-    let maskFeaturesBias: Tensor
+    /// `adapter_{k}` (1×1 conv, no bias, + GroupNorm(8)), k = 1…4 at index k−1; input res2 for k = 1.
+    var adapters: [Conv2dGroupNorm]
+    /// `layer_{k}` (3×3 conv, no bias, + GroupNorm(8), ReLU), k = 1…4 at index k−1.
+    var layers: [Conv2dGroupNorm]
+    /// `cross_attn_{k}`, k = 1…4 at index k−1.
+    var crossAttns: [VisionLanguageBlock]
+    /// `mask_features` (3×3 conv with bias).
+    var maskFeatures: Conv2d
 
     public let hiddenDim: Int
     public let maskDim: Int
@@ -43,35 +37,27 @@ public struct CrossModalFPNDecoder: Sendable {
     public static let srRatios = [8, 4, 2, 1]
 
     /// - Parameters:
-    ///   - stateDict: the checkpoint; keys under `prefix` (`pixel_decoder.`) are taken.
+    ///   - weights: the checkpoint; keys under `prefix` (`pixel_decoder`) are taken.
     ///   - hiddenDim: `hidden_dim` (conv_dim, 256); `maskDim`: `mask_dim` (256);
     ///     `ffnDim`: `dim_feedforward` (2048); `heads`: 8 (hard-coded upstream).
     ///   - res2Channels: channels of backbone res2 (`backbone.num_channels[0]`, 256 for ResNet-50).
-    public init(stateDict: StateDict, prefix: String = "pixel_decoder.", hiddenDim c: Int, maskDim: Int,
+    public init(weights: StateDict, prefix: String = "pixel_decoder", hiddenDim c: Int, maskDim: Int,
                 ffnDim: Int, heads: Int = 8, res2Channels: Int) {
-        var adapterWeights: [Tensor] = [], adapterNormWeights: [Tensor] = [], adapterNormBiases: [Tensor] = []
-        var layerTaps: [Tensor] = [], layerNormWeights: [Tensor] = [], layerNormBiases: [Tensor] = []
-        var blocks: [VisionLanguageBlock] = []
-        for k in 1...4 {
-            let inChannels = k == 1 ? res2Channels : c
-            adapterWeights.append(stateDict.take(prefix + "adapter_\(k).weight", shape: [c, inChannels, 1, 1]).contiguous())
-            adapterNormWeights.append(stateDict.take(prefix + "adapter_\(k).norm.weight", shape: [c]).contiguous())
-            adapterNormBiases.append(stateDict.take(prefix + "adapter_\(k).norm.bias", shape: [c]).contiguous())
-            layerTaps.append(SegmentationKernels.convolutionTaps(stateDict.take(prefix + "layer_\(k).weight", shape: [c, c, 3, 3])))
-            layerNormWeights.append(stateDict.take(prefix + "layer_\(k).norm.weight", shape: [c]).contiguous())
-            layerNormBiases.append(stateDict.take(prefix + "layer_\(k).norm.bias", shape: [c]).contiguous())
-            blocks.append(VisionLanguageBlock(stateDict: stateDict, prefix: prefix + "cross_attn_\(k).", hiddenDim: c,
-                                              ffnDim: ffnDim, heads: heads, srRatio: Self.srRatios[k - 1]))
+        let groups = Self.groupNormGroups
+        adapters = (1...4).map { k in
+            Conv2dGroupNorm(weights: weights, prefix: "\(prefix).adapter_\(k)", inChannels: k == 1 ? res2Channels : c,
+                            outChannels: c, kernel: 1, groups: groups, layout: .channelsLast)
         }
-        self.adapterWeights = adapterWeights
-        self.adapterNormWeights = adapterNormWeights
-        self.adapterNormBiases = adapterNormBiases
-        self.layerTaps = layerTaps
-        self.layerNormWeights = layerNormWeights
-        self.layerNormBiases = layerNormBiases
-        self.blocks = blocks
-        maskFeaturesTaps = SegmentationKernels.convolutionTaps(stateDict.take(prefix + "mask_features.weight", shape: [maskDim, c, 3, 3]))
-        maskFeaturesBias = stateDict.take(prefix + "mask_features.bias", shape: [maskDim]).contiguous()
+        layers = (1...4).map { k in
+            Conv2dGroupNorm(weights: weights, prefix: "\(prefix).layer_\(k)", inChannels: c, outChannels: c, kernel: 3,
+                            groups: groups, layout: .channelsLast)
+        }
+        crossAttns = (1...4).map { k in
+            VisionLanguageBlock(weights: weights, prefix: "\(prefix).cross_attn_\(k)", hiddenDim: c, ffnDim: ffnDim,
+                                heads: heads, srRatio: Self.srRatios[k - 1])
+        }
+        maskFeatures = Conv2d(weights: weights, prefix: "\(prefix).mask_features", inChannels: c, outChannels: maskDim,
+                              kernel: 3, padding: 1, layout: .channelsLast)
         hiddenDim = c
         self.maskDim = maskDim
     }
@@ -101,41 +87,39 @@ public struct CrossModalFPNDecoder: Sendable {
         precondition(words.rank == 3 && words.shape[0] == 1 && words.shape[2] == c, "words \(words.shape), expected (1, L, \(c))")
         let l = words.shape[1]
         precondition(textPosition.shape == [1, c, l], "text position \(textPosition.shape), expected (1, \(c), \(l))")
-        let wordRows = words.reshaped([l, c]).contiguous()
-        let textKeys = SegmentationKernels.add(wordRows, textPosition.reshaped([c, l]).transposed(0, 1).contiguous())
+        // Sequence-first (L, 1, C) for the cross-attention.
+        let wordTokens = words.reshaped([l, 1, c]).contiguous()
+        let textKeys = wordTokens + textPosition.reshaped([c, l]).transposed(0, 1).reshaped([l, 1, c])
 
         var y: Tensor? = nil
         for stage in 1...4 {
             let k = 5 - stage            // official module suffix
             let level = k - 1            // index into res2…res5 / the module arrays
             let position = positions[level]
-            var adapted: Tensor
+            let adapted: Tensor
             if stage < 4 {
                 let map = memory[level - 1]
                 precondition(map.rank == 4 && map.shape[0] == t && map.shape[1] == c, "memory map \(level - 1): \(map.shape), expected (\(t), \(c), h, w)")
-                adapted = SegmentationKernels.linear(SegmentationKernels.channelsLast(map), weight: adapterWeights[level].reshaped([c, c]), bias: nil)
+                adapted = adapters[level](map.channelsLast())
             } else {
-                adapted = SegmentationKernels.conv1x1ChannelsFirstToLast(res2, weight: adapterWeights[0])
+                adapted = adapters[0].channelsLast(fromChannelsFirst: res2)
             }
             let (h, w) = (adapted.shape[1], adapted.shape[2])
             precondition(position.rank == 4 && (position.shape[0] == 1 || position.shape[0] == t) && Array(position.shape[1...]) == [c, h, w],
                          "position of level \(level): \(position.shape), expected (1 or \(t), \(c), \(h), \(w))")
-            SegmentationKernels.groupNorm(&adapted, groups: Self.groupNormGroups, weight: adapterNormWeights[level], bias: adapterNormBiases[level])
-            record?("pixel_decoder.stage\(stage).adapter", SegmentationKernels.channelsFirst(adapted))
+            record?("pixel_decoder.stage\(stage).adapter", adapted.channelsFirst())
 
-            let current = blocks[level](adapted, position: SegmentationKernels.channelsLast(position), words: wordRows,
-                                        textKeys: textKeys, textPaddingMask: textPaddingMask)
-            record?("pixel_decoder.stage\(stage).vlb", SegmentationKernels.channelsFirst(current))
+            let current = crossAttns[level](adapted, position: position.channelsLast(), words: wordTokens,
+                                            textKeys: textKeys, textPaddingMask: textPaddingMask)
+            record?("pixel_decoder.stage\(stage).vlb", current.channelsFirst())
 
-            let summed = y.map { SegmentationKernels.resizeNearest($0, height: h, width: w, adding: current) } ?? current
-            var out = SegmentationKernels.conv3x3(summed, taps: layerTaps[level], bias: nil)
-            SegmentationKernels.groupNorm(&out, groups: Self.groupNormGroups, weight: layerNormWeights[level], bias: layerNormBiases[level], relu: true)
-            record?("pixel_decoder.stage\(stage).out", SegmentationKernels.channelsFirst(out))
+            let summed = y.map { $0.interpolateChannelsLast(size: (h, w), mode: .nearest, adding: current) } ?? current
+            let out = layers[level](summed, relu: true)
+            record?("pixel_decoder.stage\(stage).out", out.channelsFirst())
             y = out
         }
         // y is set by the loop above.
-        let features = SegmentationKernels.channelsFirst(
-            SegmentationKernels.conv3x3(y ?? Tensor.zeros([t, 0, 0, c]), taps: maskFeaturesTaps, bias: maskFeaturesBias))
+        let features = maskFeatures(y ?? Tensor.zeros([t, 0, 0, c])).channelsFirst()
         record?("pixel_decoder.mask_features", features)
         return features
     }

@@ -14,9 +14,8 @@ import Tensor
 /// (H, W) the network input size (`targets['size']`); not normalised. The mask-feature stride equals
 /// the output stride (4), so `aligned_bilinear` is the identity and masks stay at stride 4.
 public struct DynamicMaskHead: Sendable {
-    /// `controller.layers.{0,1,2}.weight` / `.bias`: (C, C), (C, C), (P, C) and their biases.
-    let controllerWeights: [Tensor]
-    let controllerBiases: [Tensor]
+    /// `controller` (DETR `MLP`, 3 layers: C → C → C → P).
+    var controller: MLP
     public let maskDim: Int
     public let dynamicChannels: Int
     public let controllerLayers: Int
@@ -32,11 +31,12 @@ public struct DynamicMaskHead: Sendable {
     public var parameterCount: Int { weightCounts.reduce(0, +) + biasCounts.reduce(0, +) }
 
     /// - Parameters:
+    ///   - prefix: `controller`.
     ///   - hiddenDim: `hidden_dim` (controller input and hidden width); `maskDim`: `mask_dim`;
     ///     `controllerLayers`: `controller_layers` (depth of the dynamic conv, 3);
     ///     `dynamicChannels`: `dynamic_mask_channels` (8); `relCoord`: `rel_coord` (true).
     ///     The controller MLP itself always has 3 layers upstream.
-    public init(stateDict: StateDict, prefix: String = "controller.", hiddenDim: Int, maskDim: Int,
+    public init(weights: StateDict, prefix: String = "controller", hiddenDim: Int, maskDim: Int,
                 controllerLayers: Int = 3, dynamicChannels: Int = 8, relCoord: Bool = true) {
         precondition(controllerLayers >= 1, "controller_layers \(controllerLayers)")
         var weightCounts: [Int] = [], biasCounts: [Int] = []
@@ -48,10 +48,8 @@ public struct DynamicMaskHead: Sendable {
         }
         self.weightCounts = weightCounts
         self.biasCounts = biasCounts
-        let p = weightCounts.reduce(0, +) + biasCounts.reduce(0, +)
-        let outs = [hiddenDim, hiddenDim, p]
-        controllerWeights = (0..<3).map { stateDict.take(prefix + "layers.\($0).weight", shape: [outs[$0], hiddenDim]).contiguous() }
-        controllerBiases = (0..<3).map { stateDict.take(prefix + "layers.\($0).bias", shape: [outs[$0]]).contiguous() }
+        controller = MLP(weights: weights, prefix: prefix, inputDim: hiddenDim, hiddenDim: hiddenDim,
+                         outputDim: weightCounts.reduce(0, +) + biasCounts.reduce(0, +), layerCount: 3)
         self.maskDim = maskDim
         self.dynamicChannels = dynamicChannels
         self.controllerLayers = controllerLayers
@@ -60,18 +58,7 @@ public struct DynamicMaskHead: Sendable {
 
     /// The controller MLP: decoder output (…, C) → dynamic parameters θ (…, P)
     /// (`mask_head.params` of the golden data for the last decoder layer).
-    public func parameters(_ hs: Tensor) -> Tensor {
-        var x = hs.contiguous()
-        for i in 0..<3 {
-            x = SegmentationKernels.linear(x, weight: controllerWeights[i], bias: controllerBiases[i])
-            if i < 2 {
-                x.withUnsafeMutableBufferPointer { b in
-                    for j in 0..<b.count where b[j] < 0 { b[j] = 0 }
-                }
-            }
-        }
-        return x
-    }
+    public func parameters(_ hs: Tensor) -> Tensor { controller(hs) }
 
     /// Mask logits of every query of every frame.
     ///
@@ -87,6 +74,10 @@ public struct DynamicMaskHead: Sendable {
     }
 
     /// The dynamic convolution with given parameters θ (T, Q, P); see `callAsFunction`.
+    ///
+    /// Layer 0 is one batched product per frame, (Q·D × M) weights of every query × the (M × h·w)
+    /// features, then `+ b₀ + (w_x·Δx + w_y·Δy)` for the two coordinate inputs, ReLU; each further layer
+    /// a (D × D) (last: 1 × D) product per query. Official order of the sums per element.
     public func masks(maskFeatures: Tensor, parameters theta: Tensor, references: Tensor, imageSize: (height: Int, width: Int)) -> Tensor {
         let (t, m, h, w) = (maskFeatures.shape[0], maskFeatures.shape[1], maskFeatures.shape[2], maskFeatures.shape[3])
         precondition(maskFeatures.rank == 4 && m == maskDim, "mask features \(maskFeatures.shape), expected (T, \(maskDim), h, w)")
@@ -95,100 +86,43 @@ public struct DynamicMaskHead: Sendable {
         let q = theta.shape[1]
         precondition(references.rank == 3 && references.shape[0] == t && references.shape[1] == q && references.shape[2] >= 2,
                      "references \(references.shape), expected (\(t), \(q), ≥2)")
-        let hw = h * w
         let d = dynamicChannels
         let inputs0 = m + (relCoord ? 2 : 0)
-        let out0 = controllerLayers == 1 ? 1 : d
-        let thetaValues = theta.contiguous()
-        let refs = references.contiguous().scalars
-        // Offsets of the blocks inside θ.
+        // Blocks of θ (official parse_dynamic_params): weights of every layer, then their biases.
         var offsets: [Int] = []
         var running = 0
         for n in weightCounts + biasCounts { offsets.append(running); running += n }
-        let weightOffsets = Array(offsets[0..<controllerLayers]), biasOffsets = Array(offsets[controllerLayers...])
-
-        // Cell centres of the stride-4 grid (official compute_locations: arange(0, w·s, s) + s // 2).
-        let s = Self.maskStride
-        let gridX = (0..<w).map { Float($0 * s + s / 2) }, gridY = (0..<h).map { Float($0 * s + s / 2) }
-        let imageW = Float(imageSize.width), imageH = Float(imageSize.height)
-
-        return Tensor(shape: [t, q, h, w]) { out in
-            var first = [Float](repeating: 0, count: q * out0 * hw)  // layer-0 activations, all queries
-            var w0 = [Float](repeating: 0, count: q * out0 * m)      // W0 restricted to the M feature inputs
-            var hidden = [Float](repeating: 0, count: d * hw), next = [Float](repeating: 0, count: d * hw)
-            maskFeatures.withUnsafeBufferPointer { fp in
-                thetaValues.withUnsafeBufferPointer { tp in
-                    for f in 0..<t {
-                        // Gather W0[:, :M] of every query into one (Q·out0 × M) matrix: one GEMM per frame.
-                        for qi in 0..<q {
-                            let params = tp.baseAddress! + (f * q + qi) * p
-                            for o in 0..<out0 {
-                                for i in 0..<m { w0[(qi * out0 + o) * m + i] = params[weightOffsets[0] + o * inputs0 + i] }
-                            }
-                        }
-                        w0.withUnsafeBufferPointer { wp in
-                            first.withUnsafeMutableBufferPointer { hp in
-                                BLAS.sgemm(m: q * out0, n: hw, k: m, a: wp.baseAddress!, lda: m,
-                                           b: fp.baseAddress! + f * m * hw, ldb: hw, c: hp.baseAddress!, ldc: hw)
-                            }
-                        }
-                        for qi in 0..<q {
-                            let params = tp.baseAddress! + (f * q + qi) * p
-                            // Reference centre in pixels: reference · [W, H] (float32 as torch).
-                            let cx = refs[(f * q + qi) * references.shape[2]] * imageW
-                            let cy = refs[(f * q + qi) * references.shape[2] + 1] * imageH
-                            let dst = out.baseAddress! + (f * q + qi) * hw
-                            // Layer 0: add coordinate inputs and bias (+ ReLU unless it is the last layer).
-                            first.withUnsafeMutableBufferPointer { hp in
-                                for o in 0..<out0 {
-                                    let row = hp.baseAddress! + (qi * out0 + o) * hw
-                                    let bias = params[biasOffsets[0] + o]
-                                    let wx = relCoord ? params[weightOffsets[0] + o * inputs0 + m] : 0
-                                    let wy = relCoord ? params[weightOffsets[0] + o * inputs0 + m + 1] : 0
-                                    for yy in 0..<h {
-                                        let ry = cy - gridY[yy]
-                                        for xx in 0..<w {
-                                            let i = yy * w + xx
-                                            var v = row[i] + bias
-                                            if relCoord { v += wx * (cx - gridX[xx]) + wy * ry }
-                                            row[i] = controllerLayers == 1 ? v : max(v, 0)
-                                        }
-                                    }
-                                }
-                                if controllerLayers == 1 {
-                                    dst.update(from: hp.baseAddress! + qi * hw, count: hw)
-                                    return
-                                }
-                                hidden.withUnsafeMutableBufferPointer { hb in
-                                    hb.baseAddress!.update(from: hp.baseAddress! + qi * out0 * hw, count: d * hw)
-                                }
-                            }
-                            if controllerLayers == 1 { continue }
-                            // Layers 1…: per-pixel D×D (last: 1×D) products, vectorised along the pixels.
-                            for l in 1..<controllerLayers {
-                                let last = l == controllerLayers - 1
-                                let outputs = last ? 1 : d
-                                hidden.withUnsafeBufferPointer { hb in
-                                    next.withUnsafeMutableBufferPointer { nb in
-                                        for o in 0..<outputs {
-                                            let target = last ? dst : nb.baseAddress! + o * hw
-                                            let bias = params[biasOffsets[l] + o]
-                                            for i in 0..<hw { target[i] = bias }
-                                            for c in 0..<d {
-                                                let wv = params[weightOffsets[l] + o * d + c]
-                                                let src = hb.baseAddress! + c * hw
-                                                for i in 0..<hw { target[i] += wv * src[i] }
-                                            }
-                                            if !last { for i in 0..<hw { target[i] = max(target[i], 0) } }
-                                        }
-                                    }
-                                }
-                                if !last { swap(&hidden, &next) }
-                            }
-                        }
-                    }
-                }
-            }
+        func block(_ index: Int, _ shape: [Int]) -> Tensor {
+            theta.sliced(2, offsets[index]..<(offsets[index] + (weightCounts + biasCounts)[index])).contiguous().reshaped([t, q] + shape)
         }
+        let layers = controllerLayers
+        let outputs = (0..<layers).map { $0 == layers - 1 ? 1 : d }
+
+        // Layer 0 over the M feature inputs: (T, Q·out₀, M) × (T, M, h·w).
+        let w0 = block(0, [outputs[0], inputs0])
+        let features = maskFeatures.reshaped([t, m, h * w])
+        var x = w0.sliced(3, 0..<m).reshaped([t, q * outputs[0], m]).matmul(features)
+            .reshaped([t, q, outputs[0], h, w]) + block(layers, [outputs[0], 1, 1])
+        if relCoord {
+            // Relative coordinates in pixels of the network input: reference centre · (W, H) minus the
+            // stride-4 cell centres (official compute_locations: arange(0, w·s, s) + s // 2).
+            let s = Self.maskStride
+            let gridX = Tensor(shape: [1, 1, 1, 1, w], elements: (0..<w).map { Float($0 * s + s / 2) })
+            let gridY = Tensor(shape: [1, 1, 1, h, 1], elements: (0..<h).map { Float($0 * s + s / 2) })
+            let centres = references.sliced(2, 0..<2).contiguous()
+            let cx = centres.sliced(2, 0..<1).reshaped([t, q, 1, 1, 1]) * Float(imageSize.width)
+            let cy = centres.sliced(2, 1..<2).reshaped([t, q, 1, 1, 1]) * Float(imageSize.height)
+            let wx = w0.sliced(3, m..<(m + 1)).reshaped([t, q, outputs[0], 1, 1])
+            let wy = w0.sliced(3, (m + 1)..<(m + 2)).reshaped([t, q, outputs[0], 1, 1])
+            x = x + (wx * (cx - gridX) + wy * (cy - gridY))
+        }
+        if layers > 1 { x.applyReLU() }
+        // Layers 1…: per query (out × D) · (D × h·w).
+        var hidden = x.reshaped([t, q, outputs[0], h * w])
+        for l in 1..<max(layers, 1) {
+            hidden = block(l, [outputs[l], d]).matmul(hidden) + block(layers + l, [outputs[l], 1])
+            if l < layers - 1 { hidden.applyReLU() }
+        }
+        return hidden.reshaped([t, q, h, w])
     }
 }

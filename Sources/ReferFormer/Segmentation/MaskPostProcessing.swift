@@ -2,32 +2,6 @@
 // (N-frame clips, probability masks, annotator merge)
 import Tensor
 
-/// The masks of one referring expression on one clip, as the official inference scripts produce them.
-public struct ClipMasks: Sendable {
-    /// Per-query score: mean over the clip's frames of sigmoid(logit), max over classes (Q).
-    public var scores: [Float]
-    /// The chosen query q* = argmax of `scores` (first index on ties), used for every frame.
-    public var queryIndex: Int
-    /// `pred_masks[:, q*]` bilinearly resized (align_corners=False) to the original size: (T, oh, ow).
-    public var maskLogits: Tensor
-
-    /// sigmoid(mask logits) (T, oh, ow): the DAVIS script's probability output.
-    public var probabilities: Tensor {
-        let logits = maskLogits.contiguous()
-        return Tensor(shape: logits.shape) { out in
-            logits.withUnsafeBufferPointer { l in
-                for i in 0..<l.count { out[i] = MaskPostProcessing.sigmoid(l[i]) }
-            }
-        }
-    }
-
-    /// `sigmoid(logit) > threshold` as 0/1 bytes, row-major (T, oh, ow): the YTVOS script's masks
-    /// (saved ×255 as PNG). The comparison is made on the float32 sigmoid, as upstream.
-    public func binaryMasks(threshold: Float = 0.5) -> [UInt8] {
-        maskLogits.scalars.map { MaskPostProcessing.sigmoid($0) > threshold ? 1 : 0 }
-    }
-}
-
 /// Post-processing of the network outputs (`inference_ytvos.py` / `inference_davis.py`).
 public enum MaskPostProcessing {
     /// The DAVIS script's clip length (`inference_davis.py`: non-overlapping windows of 36 frames).
@@ -61,7 +35,7 @@ public enum MaskPostProcessing {
     /// (`F.interpolate(..., mode='bilinear')`).
     public static func resizeMasks(_ masks: Tensor, height: Int, width: Int) -> Tensor {
         precondition(masks.rank == 3, "masks \(masks.shape), expected (T, h, w)")
-        return SegmentationKernels.resizeBilinear(masks.unsqueezed(3), height: height, width: width).reshaped([masks.shape[0], height, width])
+        return masks.unsqueezed(1).interpolate(size: (height, width), mode: .bilinear(alignCorners: false)).reshaped([masks.shape[0], height, width])
     }
 
     /// The official post-processing of one clip: choose q* by score, take its masks in every frame and

@@ -3,17 +3,13 @@ import Tensor
 
 /// Projects RoBERTa features (768) to the transformer width (`resizer.*`).
 public struct FeatureResizer: Sendable {
-    let fc: Linear  // resizer.fc
-    let normWeight: Tensor  // resizer.layer_norm.weight
-    let normBias: Tensor  // resizer.layer_norm.bias
+    var fc: Linear  // resizer.fc
+    var layerNorm: LayerNorm  // resizer.layer_norm (eps 1e-12)
 
-    public init(_ weights: StateDict, prefix: String = "resizer.", inFeatures: Int, outFeatures: Int) {
-        fc = Linear(weights: weights, prefix: prefix + "fc", inFeatures: inFeatures, outFeatures: outFeatures)
-        normWeight = weights.take(prefix + "layer_norm.weight", shape: [outFeatures])
-        normBias = weights.take(prefix + "layer_norm.bias", shape: [outFeatures])
+    public init(weights: StateDict, prefix: String = "resizer", inFeatures: Int, outFeatures: Int) {
+        fc = Linear(weights: weights, prefix: "\(prefix).fc", inFeatures: inFeatures, outFeatures: outFeatures)
+        layerNorm = LayerNorm(weights: weights, prefix: "\(prefix).layer_norm", dimension: outFeatures, eps: 1e-12)
     }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
-        fc(x).layerNorm(weight: normWeight, bias: normBias, eps: 1e-12)
-    }
+    public func callAsFunction(_ x: Tensor) -> Tensor { layerNorm(fc(x)) }
 }

@@ -3,28 +3,24 @@
 import Tensor
 
 /// `RobertaEmbeddings`: word + position + token-type embeddings, then LayerNorm.
-struct RobertaEmbeddings {
-    let wordEmbeddings: Tensor  // embeddings.word_embeddings.weight (V, E)
-    let positionEmbeddings: Tensor  // embeddings.position_embeddings.weight (P, E)
-    let tokenTypeEmbeddings: Tensor  // embeddings.token_type_embeddings.weight (T, E)
-    let layerNormWeight: Tensor  // embeddings.LayerNorm.weight
-    let layerNormBias: Tensor  // embeddings.LayerNorm.bias
-    let eps: Float
+struct RobertaEmbeddings: Sendable {
+    var wordEmbeddings: Embedding
+    var positionEmbeddings: Embedding
+    var tokenTypeEmbeddings: Embedding
+    var layerNorm: LayerNorm  // `LayerNorm`
     let padTokenId: Int
 
-    init(_ weights: StateDict, prefix p: String, config c: TextEncoderDescription) {
-        wordEmbeddings = weights.take(p + "word_embeddings.weight", shape: [c.vocabSize, c.hiddenSize])
-        positionEmbeddings = weights.take(p + "position_embeddings.weight", shape: [c.maxPositionEmbeddings, c.hiddenSize])
-        tokenTypeEmbeddings = weights.take(p + "token_type_embeddings.weight", shape: [c.typeVocabSize, c.hiddenSize])
-        layerNormWeight = weights.take(p + "LayerNorm.weight", shape: [c.hiddenSize])
-        layerNormBias = weights.take(p + "LayerNorm.bias", shape: [c.hiddenSize])
-        eps = c.layerNormEps
+    init(weights: StateDict, prefix: String, configuration c: TextEncoderDescription) {
+        let e = c.hiddenSize
+        wordEmbeddings = Embedding(weights: weights, prefix: "\(prefix).word_embeddings", count: c.vocabSize, dimension: e)
+        positionEmbeddings = Embedding(weights: weights, prefix: "\(prefix).position_embeddings", count: c.maxPositionEmbeddings, dimension: e)
+        tokenTypeEmbeddings = Embedding(weights: weights, prefix: "\(prefix).token_type_embeddings", count: c.typeVocabSize, dimension: e)
+        layerNorm = LayerNorm(weights: weights, prefix: "\(prefix).LayerNorm", dimension: e, eps: c.layerNormEps)
         padTokenId = c.padTokenId
     }
 
     /// - Returns: (L, E) for one sequence of ids (no batch dimension).
     func callAsFunction(_ ids: [Int], attentionMask: [Bool]) -> Tensor {
-        let e = wordEmbeddings.shape[1]
         // create_position_ids_from_input_ids: cumulative count of non-pad tokens, offset by the pad
         // index; pads get the pad index itself. (HF derives the mask from ids != pad_token_id.)
         var running = 0
@@ -33,51 +29,34 @@ struct RobertaEmbeddings {
             running += 1
             return running + padTokenId
         }
-        let words = wordEmbeddings.contiguous(), pos = positionEmbeddings.contiguous()
-        let type0 = tokenTypeEmbeddings.selecting(0, 0).contiguous()
-        let summed = Tensor(shape: [ids.count, e]) { out in
-            words.withUnsafeBufferPointer { w in
-                pos.withUnsafeBufferPointer { p in
-                    type0.withUnsafeBufferPointer { t in
-                        for (i, id) in ids.enumerated() {
-                            let wi = id * e, pi = positions[i] * e
-                            // HF adds in this order: (word + token_type) + position.
-                            for j in 0..<e { out[i * e + j] = (w[wi + j] + t[j]) + p[pi + j] }
-                        }
-                    }
-                }
-            }
-        }
-        return summed.layerNorm(weight: layerNormWeight, bias: layerNormBias, eps: eps)
+        // HF adds in this order: (word + token_type) + position; token type 0 everywhere.
+        let summed = (wordEmbeddings(ids) + tokenTypeEmbeddings([0])) + positionEmbeddings(positions)
+        return layerNorm(summed)
     }
 }
 
 /// `RobertaLayer`: self-attention + output (residual, LayerNorm), intermediate (GELU) + output
 /// (residual, LayerNorm). Post-LN, like BERT.
-struct RobertaLayer {
-    let query: Linear, key: Linear, value: Linear  // attention.self.{query,key,value}
-    let attentionOutput: Linear  // attention.output.dense
-    let attentionNormWeight: Tensor, attentionNormBias: Tensor  // attention.output.LayerNorm
-    let intermediate: Linear  // intermediate.dense
-    let output: Linear  // output.dense
-    let outputNormWeight: Tensor, outputNormBias: Tensor  // output.LayerNorm
+struct RobertaLayer: Sendable {
+    var query: Linear, key: Linear, value: Linear  // attention.self.{query,key,value}
+    var attentionOutput: Linear  // attention.output.dense
+    var attentionNorm: LayerNorm  // attention.output.LayerNorm
+    var intermediate: Linear  // intermediate.dense
+    var output: Linear  // output.dense
+    var outputNorm: LayerNorm  // output.LayerNorm
     let heads: Int
-    let eps: Float
 
-    init(_ weights: StateDict, prefix p: String, config c: TextEncoderDescription) {
+    init(weights: StateDict, prefix p: String, configuration c: TextEncoderDescription) {
         let e = c.hiddenSize, f = c.intermediateSize
-        query = Linear(weights: weights, prefix: p + "attention.self.query", inFeatures: e, outFeatures: e)
-        key = Linear(weights: weights, prefix: p + "attention.self.key", inFeatures: e, outFeatures: e)
-        value = Linear(weights: weights, prefix: p + "attention.self.value", inFeatures: e, outFeatures: e)
-        attentionOutput = Linear(weights: weights, prefix: p + "attention.output.dense", inFeatures: e, outFeatures: e)
-        attentionNormWeight = weights.take(p + "attention.output.LayerNorm.weight", shape: [e])
-        attentionNormBias = weights.take(p + "attention.output.LayerNorm.bias", shape: [e])
-        intermediate = Linear(weights: weights, prefix: p + "intermediate.dense", inFeatures: e, outFeatures: f)
-        output = Linear(weights: weights, prefix: p + "output.dense", inFeatures: f, outFeatures: e)
-        outputNormWeight = weights.take(p + "output.LayerNorm.weight", shape: [e])
-        outputNormBias = weights.take(p + "output.LayerNorm.bias", shape: [e])
+        query = Linear(weights: weights, prefix: "\(p).attention.self.query", inFeatures: e, outFeatures: e)
+        key = Linear(weights: weights, prefix: "\(p).attention.self.key", inFeatures: e, outFeatures: e)
+        value = Linear(weights: weights, prefix: "\(p).attention.self.value", inFeatures: e, outFeatures: e)
+        attentionOutput = Linear(weights: weights, prefix: "\(p).attention.output.dense", inFeatures: e, outFeatures: e)
+        attentionNorm = LayerNorm(weights: weights, prefix: "\(p).attention.output.LayerNorm", dimension: e, eps: c.layerNormEps)
+        intermediate = Linear(weights: weights, prefix: "\(p).intermediate.dense", inFeatures: e, outFeatures: f)
+        output = Linear(weights: weights, prefix: "\(p).output.dense", inFeatures: f, outFeatures: e)
+        outputNorm = LayerNorm(weights: weights, prefix: "\(p).output.LayerNorm", dimension: e, eps: c.layerNormEps)
         heads = c.numAttentionHeads
-        eps = c.layerNormEps
         precondition(e % heads == 0, "hidden size \(e) is not divisible by \(heads) heads")
     }
 
@@ -94,30 +73,31 @@ struct RobertaLayer {
         if let keyBias { scores = scores + keyBias }
         let context = matmul(scores.softmax(axis: -1), v)  // (heads, L, d)
         let merged = context.permuted([1, 0, 2]).reshaped([l, e])  // "h l d -> l (h d)"
-        let attended = (attentionOutput(merged) + x).layerNorm(weight: attentionNormWeight, bias: attentionNormBias, eps: eps)
+        let attended = attentionNorm(attentionOutput(merged) + x)
         let hidden = intermediate(attended).gelu()
-        return (output(hidden) + attended).layerNorm(weight: outputNormWeight, bias: outputNormBias, eps: eps)
+        return outputNorm(output(hidden) + attended)
     }
 }
 
 /// `RobertaModel` with its pooler, eval mode: the text encoder of ReferFormer.
 public struct RobertaModel: Sendable {
     public let configuration: TextEncoderDescription
-    let embeddings: RobertaEmbeddings
-    let layers: [RobertaLayer]
-    let pooler: Linear  // pooler.dense
+    var embeddings: RobertaEmbeddings
+    /// `encoder.layer.{i}`
+    var layers: [RobertaLayer]
+    var pooler: Linear  // pooler.dense
 
-    /// Takes `text_encoder.*` (or `prefix`) keys from `weights`.
-    public init(_ weights: StateDict, prefix: String = "text_encoder.", configuration: TextEncoderDescription) {
+    /// Takes the `text_encoder.*` (or `prefix`) keys from `weights`.
+    public init(weights: StateDict, prefix: String = "text_encoder", configuration: TextEncoderDescription) {
         self.configuration = configuration
-        embeddings = RobertaEmbeddings(weights, prefix: prefix + "embeddings.", config: configuration)
+        embeddings = RobertaEmbeddings(weights: weights, prefix: "\(prefix).embeddings", configuration: configuration)
         layers = (0..<configuration.numHiddenLayers).map {
-            RobertaLayer(weights, prefix: prefix + "encoder.layer.\($0).", config: configuration)
+            RobertaLayer(weights: weights, prefix: "\(prefix).encoder.layer.\($0)", configuration: configuration)
         }
         let e = configuration.hiddenSize
-        pooler = Linear(weights: weights, prefix: prefix + "pooler.dense", inFeatures: e, outFeatures: e)
+        pooler = Linear(weights: weights, prefix: "\(prefix).pooler.dense", inFeatures: e, outFeatures: e)
         // Recent transformers no longer keep `position_ids` as a persistent buffer; old checkpoints do.
-        weights.allowUnused { $0 == prefix + "embeddings.position_ids" }
+        weights.allowUnused { $0 == "\(prefix).embeddings.position_ids" }
     }
 
     /// Output of one forward pass.

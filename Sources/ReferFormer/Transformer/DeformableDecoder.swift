@@ -33,9 +33,7 @@ struct DeformableDecoderLayer: Sendable {
         var x = norm2(tgt + selfOut)
         let cross = crossAttn(query: x + queryPos, reference: reference, input: memory, layout: layout)
         x = norm1(x + cross.output)
-        var hidden = linear1(x)
-        hidden.applyReLU()
-        x = norm3(x + linear2(hidden))
+        x = norm3(feedForward(x, linear1: linear1, linear2: linear2, addingInput: true))
         return (x, cross)
     }
 }

@@ -3,28 +3,6 @@
 // matches models/ops/functions/ms_deform_attn_func.py `ms_deform_attn_core_pytorch`).
 import Tensor
 
-/// The level geometry of a flattened multi-scale token sequence.
-public struct LevelLayout: Sendable, Equatable {
-    /// (h, w) of each level, in sequence order.
-    public var shapes: [(h: Int, w: Int)]
-
-    public init(shapes: [(h: Int, w: Int)]) { self.shapes = shapes }
-
-    /// Exclusive cumulative sum of h·w (`level_start_index`).
-    public var startIndex: [Int] {
-        var starts: [Int] = [], total = 0
-        for s in shapes { starts.append(total); total += s.h * s.w }
-        return starts
-    }
-
-    /// Tokens per frame (S).
-    public var tokenCount: Int { shapes.reduce(0) { $0 + $1.h * $1.w } }
-
-    public static func == (a: LevelLayout, b: LevelLayout) -> Bool {
-        a.shapes.count == b.shapes.count && zip(a.shapes, b.shapes).allSatisfy { $0.h == $1.h && $0.w == $1.w }
-    }
-}
-
 /// `MSDeformAttn(d_model, n_levels, n_heads, n_points)`: keys `<prefix>.sampling_offsets`,
 /// `<prefix>.attention_weights`, `<prefix>.value_proj`, `<prefix>.output_proj` (weight and bias each).
 struct MSDeformAttn: Sendable {
@@ -68,46 +46,10 @@ struct MSDeformAttn: Sendable {
         let offsets = samplingOffsets(query)  // (N, Lq, M·L·P·2)
         let weights = attentionWeights(query).reshaped([n, lq, heads, levels * points]).softmax(axis: -1)
             .reshaped([n, lq, heads, levels, points])
-        let locations = MSDeformAttn.samplingLocations(offsets: offsets, reference: reference, layout: layout,
-                                                       heads: heads, levels: levels, points: points)
+        let locations = msDeformSamplingLocations(offsets: offsets, reference: reference, spatialShapes: layout.shapes,
+                                                  heads: heads, points: points)
         let sampled = msDeformAttnCore(value: value, spatialShapes: layout.shapes, levelStartIndex: layout.startIndex,
                                               samplingLocations: locations, attentionWeights: weights)
         return Output(output: outputProj(sampled), samplingLocations: locations, attentionWeights: weights)
-    }
-
-    /// `reference + offset / (w_l, h_l)` for points, `centre + offset / P · (w, h) · 0.5` for boxes, in
-    /// the official float32 operation order.
-    static func samplingLocations(offsets: Tensor, reference: Tensor, layout: LevelLayout,
-                                  heads: Int, levels: Int, points: Int) -> Tensor {
-        let n = offsets.shape[0], lq = offsets.shape[1]
-        let refN = reference.shape[0], refDim = reference.shape[2]
-        precondition(reference.shape[1] == lq && (refN == 1 || refN == n) && (refDim == 2 || refDim == 4),
-                     "MSDeformAttn: reference \(reference.shape) for query count \(lq), batch \(n)")
-        let ref = reference.scalars
-        let shapes = layout.shapes
-        return offsets.withUnsafeBufferPointer { off in
-            Tensor(shape: [n, lq, heads, levels, points, 2]) { out in
-                for b in 0..<n {
-                    for q in 0..<lq {
-                        let r = ((refN == 1 ? 0 : b) * lq + q) * refDim
-                        for m in 0..<heads {
-                            for l in 0..<levels {
-                                let w = Float(shapes[l].w), h = Float(shapes[l].h)
-                                for p in 0..<points {
-                                    let i = ((((b * lq + q) * heads + m) * levels + l) * points + p) * 2
-                                    if refDim == 2 {
-                                        out[i] = ref[r] + off[i] / w
-                                        out[i + 1] = ref[r + 1] + off[i + 1] / h
-                                    } else {
-                                        out[i] = ref[r] + off[i] / Float(points) * ref[r + 2] * 0.5
-                                        out[i + 1] = ref[r + 1] + off[i + 1] / Float(points) * ref[r + 3] * 0.5
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }

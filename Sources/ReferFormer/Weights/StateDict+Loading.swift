@@ -19,9 +19,9 @@ extension StateDict {
         do {
             format = try CheckpointFormat(contentsOf: url)
         } catch let error as CheckpointError where error.code == .unrecognizedFormat {
-            throw ReferFormerError(.io, "\(url.path) is \(error.message): give the official .pth file or a .safetensors file")
+            throw ReferFormerError(.io, "\(url.path) is \(error.message): give the official .pth file or a .safetensors file", underlying: error)
         } catch {
-            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)")
+            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)", underlying: error)
         }
         if format == .safetensors {
             try self.init(safetensorsAt: url)
@@ -37,7 +37,7 @@ extension StateDict {
         do {
             checkpoint = try PyTorchCheckpoint(contentsOf: url)
         } catch {
-            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)")
+            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)", underlying: error)
         }
         try self.init(records: checkpoint.tensors, source: url)
     }
@@ -49,7 +49,7 @@ extension StateDict {
         do {
             file = try SafeTensors(contentsOf: url)
         } catch {
-            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)")
+            throw ReferFormerError(.io, "cannot read the weights \(url.path): \(error)", underlying: error)
         }
         try self.init(records: file.tensors, source: url)
     }
@@ -61,7 +61,7 @@ extension StateDict {
             do {
                 pairs.append((record.name, try StateDict.tensor(from: record)))
             } catch {
-                throw ReferFormerError(.io, "cannot decode \(record.name) in \(url.path): \(error)")
+                throw ReferFormerError(.io, "cannot decode \(record.name) in \(url.path): \(error)", underlying: error)
             }
         }
         self.init(pairs)

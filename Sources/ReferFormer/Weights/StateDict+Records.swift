@@ -13,23 +13,14 @@ extension StateDict {
     /// - Throws: `CheckpointError` from decoding.
     public static func tensor(from record: TensorRecord) throws -> Tensor {
         if record.dtype == .float32 && record.isContiguous && record.elementCount > 0 {
-            let borrowed: TensorStorage? = record.storage.withBytesAndKeeper { bytes, keeper in
-                guard let base = bytes.baseAddress else { return nil }
-                let start = base + record.storageOffset * MemoryLayout<Float>.stride
-                guard Int(bitPattern: start) % MemoryLayout<Float>.alignment == 0,
-                      record.storageOffset * 4 + record.byteCount <= bytes.count else { return nil }
-                let floats = UnsafeMutableRawPointer(mutating: start).bindMemory(to: Float.self, capacity: record.elementCount)
-                return TensorStorage(borrowing: floats, count: record.elementCount, owner: keeper)
+            let borrowed = record.storage.withBytesAndKeeper { bytes, keeper in
+                Tensor(borrowingFloat32: bytes, byteOffset: record.storageOffset * MemoryLayout<Float>.stride, shape: record.shape, owner: keeper)
             }
-            if let borrowed {
-                return Tensor(storage: borrowed, shape: record.shape, strides: Tensor.contiguousStrides(for: record.shape))
-            }
+            if let borrowed { return borrowed }
         }
         if record.dtype == .float32 {
             // Misaligned or strided float32: one copy of the row-major bytes straight into the tensor.
-            return Tensor(shape: record.shape) { elements in
-                record.withContiguousBytes { UnsafeMutableRawBufferPointer(elements).copyMemory(from: $0) }
-            }
+            return record.withContiguousBytes { Tensor(shape: record.shape, copyingFloat32: $0) }
         }
         let values: [Float] = record.dtype.isFloatingPoint ? try record.floats() : try record.int64s().map { Float($0) }
         return Tensor(shape: record.shape, elements: values)

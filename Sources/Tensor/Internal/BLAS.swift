@@ -1,32 +1,55 @@
 // The only file that imports COpenBLAS: every matrix product in ReferStream goes through `BLAS.sgemm`.
 import COpenBLAS
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The project's single entry point to OpenBLAS.
+/// The project's single entry point to OpenBLAS (internal: model code uses `Tensor` ops).
 ///
 /// Matrices are row-major with explicit leading dimensions, as `cblas_sgemm` takes them, so strided
 /// views (a transposed weight, a slice of a batch) need no copy when their inner stride is 1.
-public enum BLAS {
+///
+/// Threading is per call, not per process: OpenBLAS itself always runs one thread (see
+/// `configureOnce`), and `sgemm` splits a large product into row or column blocks that run on the
+/// calling engine's `Parallel` workers (`TensorRuntime.withThreadCount` scopes their number), each block
+/// one single-threaded OpenBLAS call on its worker's thread. So one stream's single-threaded work
+/// (a convolution split by output rows) never changes how another stream's products run.
+enum BLAS {
     /// Whether an operand is read as stored or transposed.
-    public enum Transpose: Sendable {
+    enum Transpose: Sendable {
         case none
         case transposed
 
         var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
     }
 
-    /// `C = alpha · op(A) · op(B) + beta · C`, row-major (calls `cblas_sgemm`).
+    /// Products of fewer multiply-adds than this run as one call on the calling thread (splitting
+    /// them costs more in dispatch than it saves). 2¹⁸ is where OpenBLAS 0.3.21's own threading starts
+    /// (`SMP_THRESHOLD_MIN · GEMM_MULTITHREAD_THRESHOLD` = 65536 · 4), so products split as they did
+    /// when OpenBLAS threaded them itself.
+    static let splitMinimumMACs = 1 << 18
+
+    /// Sets OpenBLAS's own thread count to 1, once, before the first product.
+    ///
+    /// Safety: this is the one process-wide OpenBLAS setting ReferStream makes (`openblas_set_num_threads`).
+    /// It is made once, under Swift's lazy-global once-initialisation, before any `cblas_sgemm` call of
+    /// this process, and never changed: concurrent calls then each run on their calling thread, which
+    /// OpenBLAS supports, and parallelism comes from `sgemm`'s own split (per call, per engine).
+    private static let configureOnce: Void = { openblas_set_num_threads(1) }()
+
+    /// `C = alpha · op(A) · op(B) + beta · C`, row-major (calls `cblas_sgemm`), split over
+    /// `Parallel.threadCount` workers when the product is large: by rows of C when m ≥ n, else by
+    /// columns (every element of C is still one dot product in OpenBLAS's order within its block).
+    /// Code that already runs on a worker of its own scopes `TensorRuntime.withThreadCount(1)` around
+    /// its calls, which then run on the calling thread.
     ///
     /// - Parameters:
     ///   - m, n, k: `op(A)` is m×k, `op(B)` is k×n, `C` is m×n.
     ///   - lda, ldb, ldc: leading dimensions (row strides, in elements) of A, B and C as stored.
     /// - Precondition: the leading dimensions are large enough for the stored shapes.
-    public static func sgemm(
+    static func sgemm(
         transA: Transpose = .none, transB: Transpose = .none,
         m: Int, n: Int, k: Int,
         alpha: Float = 1,
@@ -40,59 +63,57 @@ public enum BLAS {
         precondition(lda >= max(1, transA == .none ? k : m), "sgemm: lda \(lda) too small for \(transA) A (m=\(m), k=\(k))")
         precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb \(ldb) too small for \(transB) B (k=\(k), n=\(n))")
         if m == 0 || n == 0 { return }
-        cblas_sgemm(
-            CblasRowMajor, transA.cblas, transB.cblas, blasint(m), blasint(n), blasint(k), alpha, a,
-            blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
-    }
-
-    /// The number of threads OpenBLAS uses for one call (`openblas_get_num_threads`), as configured:
-    /// inside `withSingleThreadedCalls` this is still the count that applies afterwards.
-    public static var threadCount: Int {
-        singleThreaded.withLock { state in state.depth > 0 ? state.saved : Int(openblas_get_num_threads()) }
-    }
-
-    /// Sets the number of threads OpenBLAS uses (`openblas_set_num_threads`); values below 1 mean 1.
-    /// Inside `withSingleThreadedCalls` (on any thread) it takes effect when that ends.
-    public static func setThreadCount(_ count: Int) {
-        singleThreaded.withLock { state in
-            if state.depth > 0 { state.saved = max(1, count) } else { openblas_set_num_threads(Int32(max(1, count))) }
+        configureOnce
+        let workers = m * n * Swift.max(k, 1) >= splitMinimumMACs ? Parallel.threadCount : 1
+        let splitRows = m >= n
+        let extent = splitRows ? m : n
+        // Blocks of whole 16-row/column panels (OpenBLAS's kernels work in panels of 4–16).
+        let blocks = Swift.min(workers, extent / 16)
+        guard blocks > 1 else {
+            cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, blasint(m), blasint(n), blasint(k), alpha, a,
+                        blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+            return
         }
-    }
-
-    /// Nesting depth of `withSingleThreadedCalls` and the thread count to restore after it.
-    private static let singleThreaded = Mutex<(depth: Int, saved: Int)>((0, 1))
-
-    /// Runs `body` with OpenBLAS set to one thread per call, then restores the configured count, so
-    /// that `body` may call `sgemm` from several threads of its own at once (each call then runs on
-    /// its calling thread). Nested or concurrent uses restore the count once, when the last one ends.
-    /// The setting is process-wide: other threads' calls meanwhile also run single-threaded.
-    public static func withSingleThreadedCalls<R>(_ body: () throws -> R) rethrows -> R {
-        singleThreaded.withLock { state in
-            if state.depth == 0 { state.saved = Int(openblas_get_num_threads()) }
-            state.depth += 1
-            openblas_set_num_threads(1)
-        }
-        defer {
-            singleThreaded.withLock { state in
-                state.depth -= 1
-                if state.depth == 0 { openblas_set_num_threads(Int32(state.saved)) }
+        let (pa, pb, pc) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        let per = ((extent + blocks - 1) / blocks + 15) / 16 * 16
+        Parallel.forEach(blocks) { range in
+            for block in range {
+                let lo = block * per, hi = Swift.min(extent, lo + per)
+                guard lo < hi else { continue }
+                if splitRows {
+                    // Rows lo..<hi of op(A): rows of A as stored, or columns when transposed.
+                    let aBlock = pa.value + (transA == .none ? lo * lda : lo)
+                    cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, blasint(hi - lo), blasint(n), blasint(k), alpha, aBlock,
+                                blasint(lda), pb.value, blasint(ldb), beta, pc.value + lo * ldc, blasint(ldc))
+                } else {
+                    // Columns lo..<hi of op(B): columns of B as stored, or rows when transposed.
+                    let bBlock = pb.value + (transB == .none ? lo : lo * ldb)
+                    cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, blasint(m), blasint(hi - lo), blasint(k), alpha, pa.value,
+                                blasint(lda), bBlock, blasint(ldb), beta, pc.value + lo, blasint(ldc))
+                }
             }
         }
-        return try body()
+    }
+
+    /// The number of threads OpenBLAS itself runs per call (`openblas_get_num_threads`): 1 once a
+    /// product has run.
+    static var libraryThreadCount: Int {
+        configureOnce
+        return Int(openblas_get_num_threads())
     }
 
     /// OpenBLAS's build description (`openblas_get_config`), e.g. for benchmark reports.
-    public static var configuration: String { String(cString: openblas_get_config()) }
+    static var configuration: String { String(cString: openblas_get_config()) }
 
     /// The CPU kernel OpenBLAS chose (`openblas_get_corename`).
-    public static var coreName: String { String(cString: openblas_get_corename()) }
+    static var coreName: String { String(cString: openblas_get_corename()) }
 
     /// The OpenBLAS kernel family this CPU can run fastest, when OpenBLAS's own detection chose a
     /// generic one: OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeon/EPYC models (or
     /// virtual CPUs that hide the model) and falls back to SSE3 `Prescott` kernels, 4–5× slower
     /// than the AVX-512 (`SkylakeX`) or AVX2 (`Haswell`) ones the CPU supports. Nil when the chosen
     /// kernel is already specific, or the CPU has neither feature set.
-    public static var recommendedCoreType: String? {
+    static var recommendedCoreType: String? {
         let generic: Set<String> = ["prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "unknown", "barcelona"]
         guard generic.contains(coreName.lowercased()) else { return nil }
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
@@ -112,7 +133,7 @@ public enum BLAS {
     /// is nothing better to choose. Returns only if it did not restart.
     /// - Returns: the kernel OpenBLAS uses, for the caller's log.
     @discardableResult
-    public static func restartWithFastestKernelIfNeeded() -> String {
+    static func restartWithFastestKernelIfNeeded() -> String {
         let environment = ProcessInfo.processInfo.environment
         guard environment["OPENBLAS_CORETYPE"] == nil, environment["REFERSTREAM_KEEP_BLAS_KERNEL"] == nil,
               let better = recommendedCoreType else { return coreName }

@@ -26,15 +26,15 @@ extension Tensor {
     /// buffer stays cache-sized, and multiplies each chunk by the weight matrix. When OpenBLAS and
     /// `Parallel` have several threads and the convolution is large enough (`convSplitMinimumMACs`),
     /// each core takes a contiguous share of the (image, output row) pairs and unfolds and multiplies
-    /// it with single-threaded GEMMs (`BLAS.withSingleThreadedCalls`), so no core idles during an
+    /// it with GEMMs on its own thread (`TensorRuntime.withThreadCount(1)`), so no core idles during an
     /// unfold. The bias is written into the output first and accumulated by the GEMM (β = 1).
     public func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)) -> Tensor {
         conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, chunkElements: Tensor.im2colChunkElements)
     }
 
     /// `conv2d` with an explicit im2col chunk size (tests exercise one-row chunks with it), minimum size
-    /// for splitting across cores, and number of cores (nil: the smaller of `Parallel.threadCount` and
-    /// `BLAS.threadCount`); tests force both paths with them.
+    /// for splitting across cores, and number of cores (nil: `Parallel.threadCount`); tests force both
+    /// paths with them.
     func conv2d(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), chunkElements: Int,
                 splitMinimumMACs: Double = Tensor.convSplitMinimumMACs, workers: Int? = nil) -> Tensor {
         precondition(rank == 4 && weight.rank == 4 && weight.shape[1] == shape[1],
@@ -76,30 +76,29 @@ extension Tensor {
                                               stride: stride, padding: padding, dilation: dilation)
                 // Output rows per im2col chunk: about `chunkElements` floats of columns, at least one row.
                 let rowsPerChunk = Swift.max(1, Swift.min(oh, chunkElements / Swift.max(k * ow, 1)))
-                let workers = Swift.min(workers ?? Swift.min(Parallel.threadCount, BLAS.threadCount), n * oh)
+                let workers = Swift.min(workers ?? Parallel.threadCount, n * oh)
                 if workers > 1 && Double(cout) * Double(k) * Double(n * ohw) >= splitMinimumMACs {
                     // Each core unfolds and multiplies its own share of the (image, output row) pairs
                     // with single-threaded GEMMs: no core waits while another unfolds.
                     let units = n * oh, dst = UncheckedSendable(o)
                     let share = (units + workers - 1) / workers
-                    BLAS.withSingleThreadedCalls {
-                        Parallel.forEach(workers) { range in
-                            for worker in range {
-                                let lo = worker * share, hi = Swift.min(units, lo + share)
-                                guard lo < hi else { continue }
-                                let perChunk = Self.balancedChunk(hi - lo, maximum: rowsPerChunk)
-                                ScratchPool.shared.withBuffer(count: k * perChunk * ow) { cols in
-                                    var u = lo
-                                    while u < hi {
-                                        let img = u / oh, y0 = u % oh
-                                        let rows = Swift.min(perChunk, oh - y0, hi - u)
-                                        geometry.unfoldSerial(image: xp + img * cin * hw, rows: y0..<(y0 + rows), kernelRows: 0..<k, into: cols)
-                                        BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
-                                                   beta: beta, c: dst.value + img * cout * ohw + y0 * ow, ldc: ohw)
-                                        u += rows
-                                    }
+                    Parallel.forEach(workers) { range in
+                        for worker in range {
+                            let lo = worker * share, hi = Swift.min(units, lo + share)
+                            guard lo < hi else { continue }
+                            let perChunk = Self.balancedChunk(hi - lo, maximum: rowsPerChunk)
+                            // This worker's GEMMs run on its own thread (no nested split).
+                            TensorRuntime.withThreadCount(1) { ScratchPool.shared.withBuffer(count: k * perChunk * ow) { cols in
+                                var u = lo
+                                while u < hi {
+                                    let img = u / oh, y0 = u % oh
+                                    let rows = Swift.min(perChunk, oh - y0, hi - u)
+                                    geometry.unfoldSerial(image: xp + img * cin * hw, rows: y0..<(y0 + rows), kernelRows: 0..<k, into: cols)
+                                    BLAS.sgemm(m: cout, n: rows * ow, k: k, a: wp, lda: k, b: cols, ldb: rows * ow,
+                                               beta: beta, c: dst.value + img * cout * ohw + y0 * ow, ldc: ohw)
+                                    u += rows
                                 }
-                            }
+                            } }
                         }
                     }
                     return
@@ -172,14 +171,13 @@ struct Im2colGeometry {
     let stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
 
     /// Writes rows `(c, i, j)` × columns `rows × ow` (output rows `rows`) into `cols`, parallel over
-    /// the kernel rows when OpenBLAS is single-threaded.
+    /// the kernel rows.
     func unfold(image: UnsafePointer<Float>, rows: Range<Int>, into cols: UnsafeMutablePointer<Float>) {
         let k = cin * kh * kw, width = rows.count * ow
         let src = UncheckedSendable(image), dst = UncheckedSendable(cols)
-        // Serial when OpenBLAS runs several threads (convolutions too small to split): its workers keep
-        // spinning on the other cores for a while after each GEMM, so a parallel unfold between two
-        // GEMMs competes with them.
-        let minChunk = BLAS.threadCount > 1 ? k : Swift.max(1, 16384 / Swift.max(width, 1))
+        // OpenBLAS runs no threads of its own (see `BLAS`), so no spinning GEMM workers compete with
+        // a parallel unfold between two GEMMs.
+        let minChunk = Swift.max(1, 16384 / Swift.max(width, 1))
         Parallel.forEach(k, minChunk: minChunk) { range in
             unfoldSerial(image: src.value, rows: rows, kernelRows: range, into: dst.value)
         }

@@ -229,3 +229,34 @@ extension Tensor {
     /// clamping x to [0, 1].
     public func inverseSigmoid(eps: Float = 1e-5) -> Tensor { map(InverseSigmoidOp(eps: eps)) }
 }
+
+// MARK: In-place forms (no new activation buffer when the tensor owns its storage)
+
+extension Tensor {
+    /// `self = relu(self)` in place (torch `relu_`).
+    public mutating func applyReLU() {
+        withUnsafeMutableBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            let d = UncheckedSendable(base)
+            Parallel.forEach(p.count, minChunk: 1 << 15) { range in
+                let x = d.value
+                for i in range { x[i] = ReLUOp()(x[i]) }
+            }
+        }
+    }
+
+    /// `self = relu(self + other)` in place, `other` of the same shape (a residual join).
+    public mutating func applyAddReLU(_ other: Tensor) {
+        precondition(other.shape == shape, "applyAddReLU: \(shape) vs \(other.shape)")
+        other.withUnsafeBufferPointer { src in
+            withUnsafeMutableBufferPointer { p in
+                guard let base = p.baseAddress, let s0 = src.baseAddress else { return }
+                let d = UncheckedSendable(base), s = UncheckedSendable(s0)
+                Parallel.forEach(p.count, minChunk: 1 << 15) { range in
+                    let x = d.value, y = s.value
+                    for i in range { x[i] = ReLUOp()(x[i] + y[i]) }
+                }
+            }
+        }
+    }
+}

@@ -85,8 +85,10 @@ extension Tensor {
     public func matmul(_ other: Tensor) -> Tensor { batchedMatmul(self, other) }
 
     /// torch `F.linear`: x (…, in) · weightᵀ + bias → (…, out), with weight (out, in) and bias (out).
-    /// One GEMM over all leading dimensions; the bias is written first and accumulated into (β = 1).
-    public func linear(weight: Tensor, bias: Tensor? = nil) -> Tensor {
+    /// With `residual` (…, out) the result is `residual + linear(x)` (a skip connection fused into the
+    /// product). One GEMM over all leading dimensions; residual and bias are written first and the
+    /// product accumulated into them (β = 1).
+    public func linear(weight: Tensor, bias: Tensor? = nil, residual: Tensor? = nil) -> Tensor {
         precondition(weight.rank == 2 && rank >= 1 && weight.shape[1] == shape[rank - 1],
                      "linear: input \(shape) does not match weight \(weight.shape)")
         let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
@@ -99,12 +101,28 @@ extension Tensor {
         let (ta, lda) = gemmLayout(rows: rows, cols: inFeatures, rowStride: x.strides[0], colStride: x.strides[1])!
         var outShape = shape
         outShape[rank - 1] = outFeatures
+        if let residual { precondition(residual.shape == outShape, "linear: residual \(residual.shape) is not \(outShape)") }
         return Tensor(shape: outShape) { c in
             guard let cBase = c.baseAddress, rows > 0, outFeatures > 0 else { return }
             var beta: Float = 0
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    for r in 0..<rows { (cBase + r * outFeatures).update(from: b.baseAddress!, count: outFeatures) }
+            if residual != nil || bias != nil {
+                // C = residual + bias (either may be absent), rows in parallel; the GEMM accumulates.
+                let pc = UncheckedSendable(cBase)
+                let residualValues = residual?.contiguous(), biasValues = bias?.contiguous()
+                withExtendedLifetime((residualValues, biasValues)) {
+                    let pr = UncheckedSendable(residualValues.map { UnsafePointer($0.storage.base + $0.offset) })
+                    let pb = UncheckedSendable(biasValues.map { UnsafePointer($0.storage.base + $0.offset) })
+                    Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / outFeatures)) { range in
+                        for r in range {
+                            let row = pc.value + r * outFeatures
+                            switch (pr.value, pb.value) {
+                            case let (res?, b?): for o in 0..<outFeatures { row[o] = res[r * outFeatures + o] + b[o] }
+                            case let (res?, nil): row.update(from: res + r * outFeatures, count: outFeatures)
+                            case let (nil, b?): row.update(from: b, count: outFeatures)
+                            case (nil, nil): break
+                            }
+                        }
+                    }
                 }
                 beta = 1
             } else if inFeatures == 0 {
@@ -120,4 +138,3 @@ extension Tensor {
         }
     }
 }
-

@@ -7,35 +7,50 @@ import Glibc
 extension Tensor {
     /// torch `F.layer_norm` over the last dimension: `(x − mean) / sqrt(var + eps) · weight + bias`,
     /// biased variance.
+    ///
+    /// Numerics: the mean and variance of a row accumulate in Double (two passes), the normalisation
+    /// itself is Float. One choice for every LayerNorm of the model (transformer, text encoder, pixel
+    /// decoder): rows are short (C ≤ 1024), so the Double sums cost nothing next to the GEMMs around
+    /// them, and they keep the statistics exact to Float rounding whatever the row's offset.
     public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        var y = self  // copied on write by `applyLayerNorm`
+        y.applyLayerNorm(weight: weight, bias: bias, eps: eps)
+        return y
+    }
+
+    /// Mean and `1 / sqrt(biased variance + eps)` of `count` values: two passes accumulating in Double,
+    /// the numeric choice of every normalisation here (LayerNorm rows, GroupNorm groups of up to ~10⁶
+    /// values), so no statistic loses digits to the magnitude of the values.
+    @inline(__always)
+    static func moments(_ x: UnsafePointer<Float>, count: Int, eps: Float) -> (mean: Float, rstd: Float) {
+        var sum = 0.0
+        for i in 0..<count { sum += Double(x[i]) }
+        let mean = sum / Double(count)
+        var sq = 0.0
+        for i in 0..<count { let c = Double(x[i]) - mean; sq += c * c }
+        return (Float(mean), Float(1 / (sq / Double(count) + Double(eps)).squareRoot()))
+    }
+
+    /// `layerNorm(weight:bias:eps:)` in place (no new activation buffer when this tensor owns its
+    /// storage).
+    public mutating func applyLayerNorm(weight: Tensor?, bias: Tensor?, eps: Float) {
         let d = shape[rank - 1]
         if let weight { precondition(weight.shape == [d], "layerNorm: weight \(weight.shape) does not match input \(shape)") }
         if let bias { precondition(bias.shape == [d], "layerNorm: bias \(bias.shape) does not match input \(shape)") }
         let rows = d == 0 ? 0 : count / d
-        let w = weight?.contiguous(), b = bias?.contiguous()
-        return withUnsafeBufferPointer { src in
-            Tensor(shape: shape) { dst in
-                guard rows > 0, let s0 = src.baseAddress, let d0 = dst.baseAddress else { return }
-                let ps = UncheckedSendable(s0), pd = UncheckedSendable(d0)
-                let pw = UncheckedSendable(w.map { UnsafePointer($0.storage.base + $0.offset) })
-                let pb = UncheckedSendable(b.map { UnsafePointer($0.storage.base + $0.offset) })
-                withExtendedLifetime((w, b)) {
-                    Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / d)) { range in
-                        for r in range {
-                            let x = ps.value + r * d, y = pd.value + r * d
-                            var sum: Float = 0
-                            for i in 0..<d { sum += x[i] }
-                            let mean = sum / Float(d)
-                            var sq: Float = 0
-                            for i in 0..<d { let c = x[i] - mean; sq += c * c }
-                            let rstd = 1 / (sq / Float(d) + eps).squareRoot()
-                            switch (pw.value, pb.value) {
-                            case let (w?, b?): for i in 0..<d { y[i] = (x[i] - mean) * rstd * w[i] + b[i] }
-                            case let (w?, nil): for i in 0..<d { y[i] = (x[i] - mean) * rstd * w[i] }
-                            case let (nil, b?): for i in 0..<d { y[i] = (x[i] - mean) * rstd + b[i] }
-                            case (nil, nil): for i in 0..<d { y[i] = (x[i] - mean) * rstd }
-                            }
-                        }
+        let w = weight?.scalars, b = bias?.scalars
+        withUnsafeMutableBufferPointer { buffer in
+            guard rows > 0, let base = buffer.baseAddress else { return }
+            let pd = UncheckedSendable(base)
+            Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / d)) { range in
+                for r in range {
+                    let x = pd.value + r * d
+                    let (mean, rstd) = Tensor.moments(x, count: d, eps: eps)
+                    switch (w, b) {
+                    case let (w?, b?): for i in 0..<d { x[i] = (x[i] - mean) * rstd * w[i] + b[i] }
+                    case let (w?, nil): for i in 0..<d { x[i] = (x[i] - mean) * rstd * w[i] }
+                    case let (nil, b?): for i in 0..<d { x[i] = (x[i] - mean) * rstd + b[i] }
+                    case (nil, nil): for i in 0..<d { x[i] = (x[i] - mean) * rstd }
                     }
                 }
             }
@@ -61,14 +76,7 @@ extension Tensor {
                     Parallel.forEach(n * groups, minChunk: Swift.max(1, 16384 / Swift.max(groupSize, 1))) { range in
                         for ng in range {
                             let x = ps.value + ng * groupSize, y = pd.value + ng * groupSize
-                            // Two passes with Double accumulation: groups hold up to ~10⁵ values.
-                            var sum = 0.0
-                            for i in 0..<groupSize { sum += Double(x[i]) }
-                            let mean = sum / Double(groupSize)
-                            var sq = 0.0
-                            for i in 0..<groupSize { let d = Double(x[i]) - mean; sq += d * d }
-                            let rstd = Float(1 / (sq / Double(groupSize) + Double(eps)).squareRoot())
-                            let meanF = Float(mean)
+                            let (meanF, rstd) = Tensor.moments(x, count: groupSize, eps: eps)
                             let g = ng % groups
                             for ci in 0..<cpg {
                                 let ch = g * cpg + ci

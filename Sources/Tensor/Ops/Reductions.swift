@@ -106,10 +106,9 @@ extension Tensor {
     }
 
     /// Softmax of `n` values from `src` into `dst` (may alias), max-subtracted like torch; a row of
-    /// −∞ gives NaN, as torch does. Shared by `softmax(axis:)` and kernels that keep rows in their own
-    /// buffers (the pixel decoder's attention).
+    /// −∞ gives NaN, as torch does. Shared by `softmax(axis:)` and `multiheadAttention`'s score rows.
     @inline(__always)
-    public static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         var m = -Float.infinity
         for i in 0..<n where src[i] > m || src[i].isNaN { m = src[i] }
         var sum: Float = 0

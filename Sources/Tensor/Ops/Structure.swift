@@ -56,3 +56,20 @@ extension Tensor {
         return stride(from: 0, to: Swift.max(size, 1), by: step).map { sliced(d, $0..<Swift.min($0 + step, size)) }
     }
 }
+
+extension Tensor {
+    /// Rows `indices` of a (V, E) table, (indices.count, E) (torch `F.embedding` / `index_select(0, …)`).
+    public func gatheringRows(_ indices: [Int]) -> Tensor {
+        precondition(rank == 2, "gatheringRows expects a (V, E) table, got \(shape)")
+        let v = shape[0], e = shape[1]
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < v }, "gatheringRows: an index is outside 0..<\(v)")
+        return withUnsafeBufferPointer { table in
+            Tensor(shape: [indices.count, e]) { out in
+                guard e > 0 else { return }
+                for (i, row) in indices.enumerated() {
+                    (out.baseAddress! + i * e).initialize(from: table.baseAddress! + row * e, count: e)
+                }
+            }
+        }
+    }
+}

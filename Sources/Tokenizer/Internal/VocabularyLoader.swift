@@ -1,3 +1,5 @@
+import StrictJSON
+
 /// Parsing of `vocab.json`, `merges.txt` and `tokenizer.json` into the pieces of a tokenizer, with
 /// errors that name the file and line.
 struct VocabularyLoader {
@@ -18,7 +20,8 @@ struct VocabularyLoader {
                 .malformedVocabulary, "the vocabulary must be a JSON object of token → id, found \(node.typeName)",
                 file: file, line: node.line)
         }
-        for (token, value) in members {
+        for member in members {
+            let token = member.key, value = member.value
             guard let id = value.intValue, id >= 0, id <= Int(Int32.max) else {
                 throw TokenizerError(
                     .malformedVocabulary,
