@@ -1,6 +1,9 @@
 import Foundation
 import TestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `referstream segment` on the streaming engine, through the built binary: output folder rules,
 /// refused inputs, limits, interruption, and the whole-video mode against `referstream infer`.
@@ -82,6 +85,36 @@ struct SegmentEngineTests {
         let result = try segment(clip.absoluteURL.absoluteString, out, extra: ["--frames", "4", "--window", "3"])
         #expect(result.status == 0 && result.stdout.hasPrefix("4 frames, 1 phrase(s), 4 masks written"), "\(result)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("p1").path).sorted() == (0..<4).map { String(format: "%05d.png", $0) })
+    }
+
+    /// A live input: GStreamer's RTSP server (Tests/Fixtures/ingest/rtsp_server.py) on the loopback.
+    @Test("an rtsp:// URL is a live input that stops at --frames", .enabled(if: testPython != nil))
+    func rtsp() throws {
+        let directory = try temporaryDirectory("segment-rtsp")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let port = Int.random(in: 20_000..<40_000)
+        let server = Process()
+        let python = try #require(testPython)
+        server.executableURL = python
+        server.arguments = [fixture("ingest/rtsp_server.py").path, String(port)]
+        let output = Pipe()
+        server.standardOutput = output
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        // SIGKILL, as the ingest tests do (the server's GLib loop may not be reached by SIGTERM).
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() }
+        var banner = ""
+        while !banner.contains("\n") {
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            banner += String(decoding: data, as: UTF8.self)
+        }
+        try #require(banner.hasPrefix("READY"), "the RTSP server did not start: \(banner)")
+        let out = directory.appendingPathComponent("masks")
+        let result = try segment("rtsp://127.0.0.1:\(port)/test", out, extra: ["--frames", "3", "--window", "3"])
+        #expect(result.status == 0 && result.stdout.hasPrefix("3 frames, 1 phrase(s), 3 masks written"), "\(result)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("phrases.json"))) as? [String: Any]
+        #expect(summary?["complete"] as? Bool == true && summary?["input"] as? String == "rtsp://127.0.0.1:\(port)/test")
     }
 
     @Test("--whole-video is refused with a suggestion when its estimate exceeds the memory allowed")
