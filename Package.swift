@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "ReferFormerTests", dependencies: ["ReferFormer", "Checkpoint", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ReferStreamCLITests", dependencies: ["Checkpoint", "ReferFormer", "Tensor", "TestSupport"]),
         .testTarget(name: "VideoIngestTests", dependencies: ["VideoIngest"]),
-        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "ReferFormer", "Tensor", "Tokenizer", "TestSupport"]),
+        .testTarget(name: "TrackingTests", dependencies: ["Tracking", "ReferFormer", "Checkpoint", "Tensor", "Tokenizer", "TestSupport"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing"]),
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),

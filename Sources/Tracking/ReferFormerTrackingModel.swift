@@ -24,8 +24,9 @@ public struct ReferFormerTrackingModel: TrackingModel, Sendable {
         preprocessor = try? FramePreprocessor(options: .init(shorterSide: shorterSide))
     }
 
-    /// ResNet is per frame; a Video-Swin backbone will answer `.perClip`.
-    public var backboneScope: BackboneScope { .perFrame }
+    /// ResNet and Swin are per frame (features cached across windows); Video-Swin mixes the frames of
+    /// the clip it sees, so its features are recomputed on every window's frames.
+    public var backboneScope: BackboneScope { model.backboneMixesFrames ? .perClip : .perFrame }
 
     public struct Text: Sendable {
         public var encoded: EncodedText
@@ -71,7 +72,7 @@ public struct ReferFormerTrackingModel: TrackingModel, Sendable {
         guard let preprocessor else {
             throw TrackingError(.configuration, "the shorter side must be positive, got \(shorterSide)")
         }
-        return try frames.map { frame throws(TrackingError) in
+        let inputs = try frames.map { frame throws(TrackingError) -> (input: Tensor, size: (height: Int, width: Int)) in
             let size = FramePreprocessor.modelInputSize(originalHeight: frame.height, originalWidth: frame.width, shorterSide: shorterSide)
             do {
                 try CrossModalFPNDecoder.validateFrameSize(height: size.height, width: size.width)
@@ -84,7 +85,16 @@ public struct ReferFormerTrackingModel: TrackingModel, Sendable {
             } catch {
                 throw TrackingError(.frame, "cannot pre-process frame \(frame.index): \(error)", underlying: error)
             }
-            return Features(backbone: model.backbone(input.unsqueezed(0)), inputSize: size)
+            return (input, size)
+        }
+        switch backboneScope {
+        case .perFrame:
+            return inputs.map { Features(backbone: model.backbone($0.input.unsqueezed(0)), inputSize: $0.size) }
+        case .perClip:
+            // One call on the whole clip (T, 3, H, W): a frame's features depend on the others here.
+            guard let first = inputs.first else { return [] }
+            let clip = model.backbone(Tensor.stack(inputs.map(\.input), axis: 0))
+            return inputs.indices.map { Features(backbone: clip.frames($0..<($0 + 1)), inputSize: first.size) }
         }
     }
 

@@ -47,9 +47,14 @@ struct ModelOptions: ParsableArguments {
             throw CLIError("\(error)")
         }
         let c = model.configuration
-        printError(String(format: "loaded %@ in %.2f s: ResNet %@ (width %d), hidden %d, %d+%d layers, %d queries, text encoder %d layers (vocabulary %d); OpenBLAS %@, %d threads",
-                          (weights as NSString).lastPathComponent, (ContinuousClock.now - start).seconds,
-                          c.backbone.layers.map(String.init).joined(separator: ","), c.backbone.widthPerGroup,
+        let backbone: String
+        if let swin = c.backbone.swin {
+            backbone = "\(swin.video ? "Video-Swin" : "Swin") \(swin.officialName ?? "custom") (embed \(swin.embedDim), depths \(swin.depths.map(String.init).joined(separator: ",")))"
+        } else {
+            backbone = "ResNet \(c.backbone.layers.map(String.init).joined(separator: ",")) (width \(c.backbone.widthPerGroup))"
+        }
+        printError(String(format: "loaded %@ in %.2f s: %@, hidden %d, %d+%d layers, %d queries, text encoder %d layers (vocabulary %d); OpenBLAS %@, %d threads",
+                          (weights as NSString).lastPathComponent, (ContinuousClock.now - start).seconds, backbone,
                           c.hiddenDim, c.encLayers, c.decLayers, c.numQueries, c.textEncoder.numHiddenLayers,
                           c.textEncoder.vocabSize, TensorRuntime.kernelName, TensorRuntime.threadCount))
         return (tokenizer, model)
