@@ -141,14 +141,17 @@ def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "tra
     rng = np.random.default_rng(k * 2654435761 % (2 ** 63) + 99)
     base = TRAIN_SEED_BASE if renderer == "train" else VALID_SEED_BASE
     scene = synth.sample_scene(base + k, frames=12, allow_entering=(renderer == "valid" or augment))
-    e = scene.expressions[int(rng.integers(0, len(scene.expressions)))]
-    step = int(rng.integers(1, 3))
-    start = int(rng.integers(0, scene.frames - (clip - 1) * step))
-    idx = [start + i * step for i in range(clip)]
-    if renderer == "train":
-        imgs, ids = synth.render_train(scene, height, width, frame_indices=idx, augment=augment)
-    else:
-        imgs, ids = synth.render_valid(scene, height, width, frame_indices=idx)
+    for _ in range(20):   # the official matcher needs the referred object visible in at least one frame
+        e = scene.expressions[int(rng.integers(0, len(scene.expressions)))]
+        step = int(rng.integers(1, 3))
+        start = int(rng.integers(0, scene.frames - (clip - 1) * step))
+        idx = [start + i * step for i in range(clip)]
+        if renderer == "train":
+            imgs, ids = synth.render_train(scene, height, width, frame_indices=idx, augment=augment)
+        else:
+            imgs, ids = synth.render_valid(scene, height, width, frame_indices=idx)
+        if (ids == e.obj_id).any():
+            break
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
     x = (x - MEAN) / STD
     m = torch.from_numpy(ids == e.obj_id)
