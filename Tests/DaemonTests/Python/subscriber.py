@@ -12,7 +12,9 @@ Prints "READY" once subscribed. Runs until killed.
 --stall: subscribe, then never read (a slow subscriber); prints READY and sleeps.
 """
 import json
+import os
 import sys
+import threading
 import time
 
 import numpy as np
@@ -20,6 +22,20 @@ import zmq
 from pycocotools import mask as mask_utils
 
 endpoint = sys.argv[1]
+
+# Never outlive the test that started us: exit once the parent is gone (we were re-parented), even when a
+# test failed before it could kill us.
+_parent = os.getppid()
+
+
+def _exit_when_orphaned():
+    while True:
+        time.sleep(1)
+        if os.getppid() != _parent:
+            os._exit(0)
+
+
+threading.Thread(target=_exit_when_orphaned, daemon=True).start()
 stall = "--stall" in sys.argv[2:]
 
 context = zmq.Context.instance()
