@@ -45,14 +45,16 @@ let package = Package(
         .target(name: "StrictJSON"),
         .target(name: "Checkpoint", dependencies: ["StrictJSON"]),
         .target(name: "Tokenizer", dependencies: ["StrictJSON"]),
-        .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer"]),
+        // FrameGeometry: torchvision's resize-size rule, shared by ingest scaling and the model's pre-processing.
+        .target(name: "FrameGeometry"),
+        .target(name: "ReferFormer", dependencies: ["Tensor", "Checkpoint", "Tokenizer", "FrameGeometry"]),
         .target(name: "Tracking", dependencies: ["ReferFormer", "Tensor", "Tokenizer"]),
 
         // MARK: I/O
         // Plumbing: the bounded drop-oldest queue, the joinable service thread and the monitor (mutex +
         // condition) that VideoIngest, Transport and the daemon share. Standard library only.
         .target(name: "Plumbing"),
-        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims", "Plumbing"]),
+        .target(name: "VideoIngest", dependencies: ["CGStreamer", "CGStreamerShims", "Plumbing", "FrameGeometry"]),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         // No I/O; zlib only for the PNG mask codec (deflate, CRC-32), next to the other payload codecs.
         .target(name: "WireProtocol", dependencies: ["CZlib", "StrictJSON"]),

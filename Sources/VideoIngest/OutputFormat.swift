@@ -1,3 +1,4 @@
+import FrameGeometry
 /// A frame size in pixels.
 public struct FrameSize: Sendable, Hashable, CustomStringConvertible {
     public var width: Int
@@ -33,14 +34,9 @@ public enum OutputFormat: Sendable, Hashable {
         case .original:
             return original
         case .scaled(let side):
-            let short = min(original.width, original.height), long = max(original.width, original.height)
-            guard short > 0 else { return original }
-            // Python computes `size * long` exactly (ints) and then one correctly rounded division;
-            // Double does the same for any realistic frame size (products far below 2^53).
-            let newLong = Int((Double(side * long) / Double(short)).rounded(.towardZero))
-            return original.width <= original.height
-                ? FrameSize(width: side, height: newLong)
-                : FrameSize(width: newLong, height: side)
+            guard original.width > 0, original.height > 0, side > 0 else { return original }
+            let size = torchvisionResizedSize(height: original.height, width: original.width, shorterSide: side)
+            return FrameSize(width: size.width, height: size.height)
         }
     }
 }

@@ -1,3 +1,4 @@
+import FrameGeometry
 // ReferFormer inference_ytvos.py / inference_davis.py: the frame transform
 // T.Compose([T.Resize(360), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])]).
 import Tensor
@@ -63,14 +64,7 @@ public struct FramePreprocessor: Sendable {
     /// longer one `int(shorterSide · long / short)` (Python's true division, then truncation).
     /// - Precondition: all sizes are positive (`batch` checks frame sizes before calling this).
     public static func modelInputSize(originalHeight: Int, originalWidth: Int, shorterSide: Int = 360) -> (height: Int, width: Int) {
-        precondition(originalHeight > 0 && originalWidth > 0 && shorterSide > 0,
-                     "modelInputSize needs positive sizes, got \(originalHeight)×\(originalWidth), shorter side \(shorterSide)")
-        let widthIsShort = originalWidth <= originalHeight
-        let short = widthIsShort ? originalWidth : originalHeight
-        let long = widthIsShort ? originalHeight : originalWidth
-        // Python's int / int is the correctly rounded quotient; for sizes below 2^53 so is this.
-        let newLong = Int(Double(shorterSide * long) / Double(short))
-        return widthIsShort ? (height: newLong, width: shorterSide) : (height: shorterSide, width: newLong)
+        torchvisionResizedSize(height: originalHeight, width: originalWidth, shorterSide: shorterSide)
     }
 
     /// The size frames of `height × width` have after this preprocessor's resize.
