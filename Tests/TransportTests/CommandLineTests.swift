@@ -1,42 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 import Transport
 import WireProtocol
 import ZeroMQ
 
-/// The `referstream` executable next to the test bundle (`swift build --build-tests` builds it too).
-let referstreamBinary: String? = {
-    guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-    var directory = URL(fileURLWithPath: exe).deletingLastPathComponent()
-    // The test runner may sit inside a bundle directory (…/ReferStreamPackageTests.xctest/…).
-    for _ in 0..<3 {
-        let candidate = directory.appendingPathComponent("referstream").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        directory = directory.deletingLastPathComponent()
-    }
-    return nil
-}()
-
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
+/// Runs the built `referstream` (TestSupport's runner drains stdout and stderr concurrently).
 func runReferstream(_ arguments: [String]) throws -> CommandResult {
-    let binary = try #require(referstreamBinary, "the referstream executable is not built next to the tests")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
+    let binary = try #require(builtProduct("referstream"), "the referstream executable is not built next to the tests")
+    return try run(binary, arguments)
 }
 
 @Suite("referstream command line", .serialized)
