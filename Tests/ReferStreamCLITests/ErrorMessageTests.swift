@@ -27,6 +27,27 @@ struct ErrorMessageTests {
         #expect(tokenized.stderr.contains("gives 604 tokens (with <s> and </s>), more than the 512 the model accepts"), "\(tokenized.stderr)")
     }
 
+    @Test("usage errors from the argument parser use the same `error:` prefix, exit 64, and still show the usage", arguments: [
+        (["tokenize", "--tokenizer", "x", "--bogus", "a"], "error: Unknown option '--bogus'"),
+        (["tokenize"], "error: Missing expected argument '--tokenizer"),
+        (["no-such-command"], "error: Unexpected argument 'no-such-command'"),
+    ])
+    func usageErrorPrefix(_ arguments: [String], _ start: String) throws {
+        let result = try runReferstream(arguments)
+        #expect(result.status == 64, "\(result)")
+        #expect(result.stderr.hasPrefix(start), "\(result.stderr)")
+        #expect(!result.stderr.contains("Error:") && result.stderr.contains("Usage:"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty, "\(result)")
+    }
+
+    @Test("help and version still go to standard output with status 0")
+    func helpAndVersion() throws {
+        let help = try runReferstream(["phrase", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE:") && help.stderr.isEmpty, "\(help)")
+        let version = try runReferstream(["--version"])
+        #expect(version.status == 0 && !version.stdout.isEmpty && version.stderr.isEmpty, "\(version)")
+    }
+
     @Test("an output that cannot be written is refused before the model is loaded", arguments: [
         ("/proc/nu_out", "cannot write /proc/nu_out: the folder /proc does not accept new files"),
         ("/nonexistent-referstream-folder/out.safetensors",
