@@ -93,31 +93,26 @@ public struct ImageResampler: Sendable {
         let taps = pass.taps, shift = Int32(bits)
         let half = Int32(1) << Int32(bits - 1)
         let (source, target) = (UncheckedSendable(src), UncheckedSendable(dst))
-        pass.weights.withUnsafeBufferPointer { weightBuffer in
-            pass.start.withUnsafeBufferPointer { startBuffer in
-                pass.count.withUnsafeBufferPointer { countBuffer in
-                    let tables = UncheckedSendable((weightBuffer.baseAddress!, startBuffer.baseAddress!, countBuffer.baseAddress!))
-                    Parallel.forEach(rows.count, minChunk: 16) { chunk in
-                        let (weights, starts, counts) = tables.value
-                        for r in chunk {
-                            let inRow = source.value + (rows.lowerBound + r) * inWidth * 3
-                            let outRow = target.value + r * outWidth * 3
-                            for x in 0..<outWidth {
-                                let k = weights + x * taps
-                                var p = inRow + starts[x] * 3
-                                var s0 = half, s1 = half, s2 = half
-                                for t in 0..<counts[x] {
-                                    let w = k[t]
-                                    s0 &+= Int32(p[0]) &* w
-                                    s1 &+= Int32(p[1]) &* w
-                                    s2 &+= Int32(p[2]) &* w
-                                    p += 3
-                                }
-                                outRow[x * 3] = Self.clip8(s0, bits: shift)
-                                outRow[x * 3 + 1] = Self.clip8(s1, bits: shift)
-                                outRow[x * 3 + 2] = Self.clip8(s2, bits: shift)
-                            }
+        pass.withTables { tables in
+            Parallel.forEach(rows.count, minChunk: 16) { chunk in
+                let (weights, starts, counts) = tables.value
+                for r in chunk {
+                    let inRow = source.value + (rows.lowerBound + r) * inWidth * 3
+                    let outRow = target.value + r * outWidth * 3
+                    for x in 0..<outWidth {
+                        let k = weights + x * taps
+                        var p = inRow + starts[x] * 3
+                        var s0 = half, s1 = half, s2 = half
+                        for t in 0..<counts[x] {
+                            let w = k[t]
+                            s0 &+= Int32(p[0]) &* w
+                            s1 &+= Int32(p[1]) &* w
+                            s2 &+= Int32(p[2]) &* w
+                            p += 3
                         }
+                        outRow[x * 3] = Self.clip8(s0, bits: shift)
+                        outRow[x * 3 + 1] = Self.clip8(s1, bits: shift)
+                        outRow[x * 3 + 2] = Self.clip8(s2, bits: shift)
                     }
                 }
             }
@@ -130,29 +125,24 @@ public struct ImageResampler: Sendable {
         let taps = pass.taps, shift = Int32(bits)
         let half = Int32(1) << Int32(bits - 1)
         let (source, target) = (UncheckedSendable(src), UncheckedSendable(dst))
-        pass.weights.withUnsafeBufferPointer { weightBuffer in
-            pass.start.withUnsafeBufferPointer { startBuffer in
-                pass.count.withUnsafeBufferPointer { countBuffer in
-                    let tables = UncheckedSendable((weightBuffer.baseAddress!, startBuffer.baseAddress!, countBuffer.baseAddress!))
-                    Parallel.forEach(outHeight, minChunk: 8) { chunk in
-                        let (weights, starts, counts) = tables.value
-                        // One accumulator row per chunk; every weight applies to a whole row, so the
-                        // inner loops are plain multiply-adds over contiguous bytes (vectorisable).
-                        let acc = UnsafeMutablePointer<Int32>.allocate(capacity: rowBytes)
-                        defer { acc.deallocate() }
-                        for y in chunk {
-                            acc.initialize(repeating: half, count: rowBytes)
-                            let k = weights + y * taps
-                            let first = starts[y] - rowOffset
-                            for t in 0..<counts[y] {
-                                let w = k[t]
-                                let inRow = source.value + (first + t) * rowBytes
-                                for i in 0..<rowBytes { acc[i] &+= Int32(inRow[i]) &* w }
-                            }
-                            let outRow = target.value + y * rowBytes
-                            for i in 0..<rowBytes { outRow[i] = Self.clip8(acc[i], bits: shift) }
-                        }
+        pass.withTables { tables in
+            Parallel.forEach(outHeight, minChunk: 8) { chunk in
+                let (weights, starts, counts) = tables.value
+                // One accumulator row per chunk; every weight applies to a whole row, so the
+                // inner loops are plain multiply-adds over contiguous bytes (vectorisable).
+                let acc = UnsafeMutablePointer<Int32>.allocate(capacity: rowBytes)
+                defer { acc.deallocate() }
+                for y in chunk {
+                    acc.initialize(repeating: half, count: rowBytes)
+                    let k = weights + y * taps
+                    let first = starts[y] - rowOffset
+                    for t in 0..<counts[y] {
+                        let w = k[t]
+                        let inRow = source.value + (first + t) * rowBytes
+                        for i in 0..<rowBytes { acc[i] &+= Int32(inRow[i]) &* w }
                     }
+                    let outRow = target.value + y * rowBytes
+                    for i in 0..<rowBytes { outRow[i] = Self.clip8(acc[i], bits: shift) }
                 }
             }
         }
@@ -185,6 +175,20 @@ extension Tensor {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension ImageResampler.Pass {
+    /// Runs `body` with the weight, start and count tables as pointers (valid during the call only),
+    /// wrapped for the parallel loops of both resampling passes.
+    func withTables(_ body: (UncheckedSendable<(UnsafePointer<Int32>, UnsafePointer<Int>, UnsafePointer<Int>)>) -> Void) {
+        weights.withUnsafeBufferPointer { weightBuffer in
+            start.withUnsafeBufferPointer { startBuffer in
+                count.withUnsafeBufferPointer { countBuffer in
+                    body(UncheckedSendable((weightBuffer.baseAddress!, startBuffer.baseAddress!, countBuffer.baseAddress!)))
                 }
             }
         }
