@@ -10,7 +10,8 @@ import Tokenizer
 /// batched over the frames that lack them, keeping the encoder memory and the last decoder layer.
 /// Per window: the pixel decoder and the dynamic mask head on all frames — the same calls, in the same
 /// order and with the same batching as `ReferFormerModel.forward` when a window's frames are all new,
-/// so the whole video as one window gives exactly the official masks.
+/// so the whole video as one window gives exactly the official masks. In incremental mode instead,
+/// once per (frame, phrase) on that frame alone (`CrossModalFPNDecoder.incremental`).
 public struct ReferFormerTrackingModel: TrackingModel, Sendable {
     public let model: ReferFormerModel
     public let tokenizer: RobertaTokenizer
@@ -118,18 +119,39 @@ public struct ReferFormerTrackingModel: TrackingModel, Sendable {
 
     public func maskLogits(_ features: [Features], detections: [Detections], text: Text) throws(TrackingError) -> Tensor {
         precondition(!features.isEmpty && features.count == detections.count, "one detection per frame")
-        let c = model.configuration.hiddenDim
         let batch = BackboneFeatures.concatenating(features.map(\.backbone))
-        let memory = EncoderOutput(sources: [], layers: [Self.join(detections.map(\.memory))], layout: detections[0].layout)
-        let positions = batch.levels.map { model.detector.positionEncoding(height: $0.shape[2], width: $0.shape[3]) }
-        let words = text.features
+        let inputs = pixelDecoderInputs(batch, memory: Self.join(detections.map(\.memory)), layout: detections[0].layout, text: text)
         let maskFeatures = model.pixelDecoder(
-            res2: batch.res2, memory: (0..<3).map { memory.memoryMap(level: $0) }, positions: positions,
-            words: words.wordFeatures.unsqueezed(0), textPaddingMask: words.paddingMask,
-            textPosition: Tensor.sinePositionEncoding1D(length: words.tokenCount, numPosFeats: c))
+            res2: batch.res2, memory: inputs.memory, positions: inputs.positions, words: inputs.words,
+            textPaddingMask: text.features.paddingMask, textPosition: inputs.textPosition)
         let parameters = model.maskHead.parameters(Self.join(detections.map(\.hs)))
         return model.maskHead.masks(maskFeatures: maskFeatures, parameters: parameters,
                                     references: Self.join(detections.map(\.references)), imageSize: features[0].inputSize)
+    }
+
+    public typealias PixelState = PixelDecoderFrameState
+
+    /// `CrossModalFPNDecoder.incremental` and the mask head on one frame.
+    public func incrementalMaskLogits(_ features: Features, detections: Detections, text: Text,
+                                      earlier: [PixelDecoderFrameState]) throws(TrackingError) -> (maskLogits: Tensor, state: PixelDecoderFrameState) {
+        let inputs = pixelDecoderInputs(features.backbone, memory: detections.memory, layout: detections.layout, text: text)
+        let step = model.pixelDecoder.incremental(
+            res2: features.backbone.res2, memory: inputs.memory, positions: inputs.positions, words: inputs.words,
+            textPaddingMask: text.features.paddingMask, textPosition: inputs.textPosition, earlier: earlier)
+        let logits = model.maskHead.masks(maskFeatures: step.maskFeatures, parameters: model.maskHead.parameters(detections.hs),
+                                          references: detections.references, imageSize: features.inputSize)
+        return (logits, step.state)
+    }
+
+    /// The pixel decoder's inputs besides res2: encoder memory maps (strides 8, 16, 32), the backbone
+    /// levels' sine positions, the words (1, L, C) and the text positions.
+    private func pixelDecoderInputs(_ backbone: BackboneFeatures, memory: Tensor, layout: LevelLayout, text: Text)
+        -> (memory: [Tensor], positions: [Tensor], words: Tensor, textPosition: Tensor) {
+        let encoder = EncoderOutput(sources: [], layers: [memory], layout: layout)
+        let positions = backbone.levels.map { model.detector.positionEncoding(height: $0.shape[2], width: $0.shape[3]) }
+        let words = text.features
+        return ((0..<3).map { encoder.memoryMap(level: $0) }, positions, words.wordFeatures.unsqueezed(0),
+                Tensor.sinePositionEncoding1D(length: words.tokenCount, numPosFeats: model.configuration.hiddenDim))
     }
 
     /// Per-frame slices back into one batch (a copy of the same values, so a window of new frames

@@ -31,7 +31,18 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         var encoded: Model.Text
         /// Per-frame outputs of this phrase, by `Slot.sequence` (frames still in the window only).
         var detections: [Int: Model.Detections] = [:]
+        /// Incremental mode: each frame's pixel-decoder state, by `Slot.sequence` (the newest T − 1
+        /// frames pushed, plus the window's), and its mask logits (1, Q, h, w) (frames in the window).
+        var pixelStates: [Int: Model.PixelState] = [:]
+        var frameMaskLogits: [Int: Tensor] = [:]
         var link = LinkState()
+
+        /// Drops every per-frame cache of this phrase.
+        func dropFrames() {
+            detections.removeAll()
+            pixelStates.removeAll()
+            frameMaskLogits.removeAll()
+        }
 
         init(id: String, text: String, encoded: Model.Text) {
             self.id = id
@@ -54,8 +65,11 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
     init(model: Model, configuration: TrackingConfiguration) {
         self.model = model
         self.configuration = configuration
-        do {
+        do throws(TrackingError) {
             try configuration.validate()
+            if configuration.pixelDecoderMode == .incremental && model.backboneScope == .perClip {
+                throw TrackingError(.configuration, "the incremental pixel decoder needs a per-frame backbone (ResNet or Swin); this model's backbone mixes the frames of a clip (Video-Swin): use the exact pixel-decoder mode")
+            }
             configurationError = nil
         } catch {
             configurationError = error
@@ -83,7 +97,7 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         guard phrase.text != text else { return }
         phrase.encoded = try encoded(text)
         phrase.text = text
-        phrase.detections.removeAll()
+        phrase.dropFrames()
         phrase.link = LinkState()
     }
 
@@ -145,7 +159,7 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         pending = 0
         started = false
         for phrase in phraseList {
-            phrase.detections.removeAll()
+            phrase.dropFrames()
             phrase.link = LinkState()
         }
     }
@@ -154,6 +168,7 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         var s = counters
         s.cachedFrames = window.count
         s.cachedDetections = phraseList.reduce(0) { $0 + $1.detections.count }
+        s.cachedPixelStates = phraseList.reduce(0) { $0 + $1.pixelStates.count }
         s.cachedTexts = texts.count
         s.cachedTrackMasks = phraseList.reduce(0) { $0 + $1.link.sharedMasks.count }
         s.phraseCount = phraseList.count
@@ -191,9 +206,13 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         let keep = w.isWholeVideo ? 0 : w.length - w.stride
         window.removeFirst(window.count - min(keep, window.count))
         let kept = Set(window.map(\.sequence))
+        // Incremental mode: a frame's state serves the T − 1 frames after it.
+        let oldestContext = nextSequence - (w.isWholeVideo ? nextSequence : w.length - 1)
         for phrase in phraseList {
             phrase.detections = phrase.detections.filter { kept.contains($0.key) }
             phrase.link.sharedMasks = phrase.link.sharedMasks.filter { kept.contains($0.key) }
+            phrase.frameMaskLogits = phrase.frameMaskLogits.filter { kept.contains($0.key) }
+            phrase.pixelStates = phrase.pixelStates.filter { $0.key >= oldestContext }
         }
         // Frame order, then phrase order.
         var out: [TrackedMask] = []
@@ -226,7 +245,14 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
         counters.detectionSeconds += (ContinuousClock.now - start).trackingSeconds
 
         start = ContinuousClock.now
-        let maskLogits = try model.maskLogits(features, detections: detections, text: phrase.encoded)
+        let maskLogits: Tensor
+        switch configuration.pixelDecoderMode {
+        case .exact:
+            maskLogits = try model.maskLogits(features, detections: detections, text: phrase.encoded)
+            counters.pixelDecoderFrames += frames.count
+        case .incremental:
+            maskLogits = try incrementalMaskLogits(phrase, frames: frames, features: features, detections: detections)
+        }
         counters.windowSeconds += (ContinuousClock.now - start).trackingSeconds
 
         start = ContinuousClock.now
@@ -280,6 +306,30 @@ final class TrackerCore<Model: TrackingModel>: TrackerEngine {
             phrase.link.sharedMasks[frames[t].sequence] = window.binaryMask(t, query: q)
         }
         return masks
+    }
+
+    /// Incremental mode: the window's mask logits (T, Q, h, w) from each frame's cached logits; a frame
+    /// without them (new, in time order) runs the pixel decoder alone, attending to the states of the up
+    /// to T − 1 frames before it.
+    private func incrementalMaskLogits(_ phrase: Phrase, frames: [Slot], features: [Model.Features],
+                                       detections: [Model.Detections]) throws(TrackingError) -> Tensor {
+        let w = configuration.window
+        var logits: [Tensor] = []
+        logits.reserveCapacity(frames.count)
+        for (t, slot) in frames.enumerated() {
+            if let cached = phrase.frameMaskLogits[slot.sequence] {
+                logits.append(cached)
+                continue
+            }
+            let oldest = w.isWholeVideo ? 0 : slot.sequence - (w.length - 1)
+            let earlier = phrase.pixelStates.filter { $0.key >= oldest && $0.key < slot.sequence }.sorted { $0.key < $1.key }.map(\.value)
+            let step = try model.incrementalMaskLogits(features[t], detections: detections[t], text: phrase.encoded, earlier: earlier)
+            phrase.pixelStates[slot.sequence] = step.state
+            phrase.frameMaskLogits[slot.sequence] = step.maskLogits
+            counters.pixelDecoderFrames += 1
+            logits.append(step.maskLogits)
+        }
+        return logits.count == 1 ? logits[0] : Tensor.concat(logits, axis: 0)
     }
 }
 

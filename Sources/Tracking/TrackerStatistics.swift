@@ -7,11 +7,16 @@ public struct TrackerStatistics: Sendable, Equatable {
     public var detectionRuns = 0
     /// Windows run (pixel decoder + mask head, for every phrase).
     public var windowsRun = 0
+    /// Frames run through the pixel decoder and mask head, per phrase (T per window in exact mode, one
+    /// per new frame in incremental mode).
+    public var pixelDecoderFrames = 0
     public var masksEmitted = 0
     /// Now: frames held in the window cache.
     public var cachedFrames = 0
     /// Now: (frame, phrase) entries held.
     public var cachedDetections = 0
+    /// Now: (frame, phrase) pixel-decoder states held by the incremental mode (≤ T per phrase).
+    public var cachedPixelStates = 0
     /// Now: encoded phrase texts held.
     public var cachedTexts = 0
     /// Now: mask-grid frames tracks keep for linking with the next window.

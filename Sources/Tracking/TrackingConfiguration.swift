@@ -1,3 +1,14 @@
+/// How a window's pixel decoder (the only stage that mixes frames) runs.
+public enum PixelDecoderMode: String, Sendable, Hashable, Codable, CaseIterable {
+    /// The official computation: the pixel decoder and mask head on all T frames of every window.
+    case exact
+    /// Opt-in approximation: each frame runs the pixel decoder once, when it is new, attending to the
+    /// cached spatially reduced keys/values of the up to T − 1 frames before it (causal); a window costs
+    /// one frame of pixel decoder per new frame instead of T. At stride 1 the newest frame's mask equals
+    /// exact mode's; older frames keep the mask they got when new (docs/tracking.md).
+    case incremental
+}
+
 /// Settings of one stream's engine (`StreamTracker`).
 public struct TrackingConfiguration: Sendable {
     public var window: WindowConfiguration
@@ -16,9 +27,12 @@ public struct TrackingConfiguration: Sendable {
     public var minimumOverlap: Float
     /// Encoded phrase texts kept for re-use (least recently used dropped first).
     public var textCacheCapacity: Int
+    /// `.exact` (default, official) or `.incremental` (opt-in, cheaper, approximate).
+    public var pixelDecoderMode: PixelDecoderMode
 
     public init(window: WindowConfiguration = .default, presenceThreshold: Float = 0.3, absentAfterFrames: Int = 3,
-                shorterSide: Int = 360, switchMargin: Float = 0.15, minimumOverlap: Float = 0.3, textCacheCapacity: Int = 16) {
+                shorterSide: Int = 360, switchMargin: Float = 0.15, minimumOverlap: Float = 0.3, textCacheCapacity: Int = 16,
+                pixelDecoderMode: PixelDecoderMode = .exact) {
         self.window = window
         self.presenceThreshold = presenceThreshold
         self.absentAfterFrames = absentAfterFrames
@@ -26,6 +40,7 @@ public struct TrackingConfiguration: Sendable {
         self.switchMargin = switchMargin
         self.minimumOverlap = minimumOverlap
         self.textCacheCapacity = textCacheCapacity
+        self.pixelDecoderMode = pixelDecoderMode
     }
 
     /// Throws `.configuration` for a bad window, a non-positive `absentAfterFrames` or

@@ -39,6 +39,8 @@ public protocol TrackingModel {
     associatedtype Features
     /// One frame's per-phrase outputs (cached per frame and phrase while the frame is in the window).
     associatedtype Detections
+    /// What the incremental pixel decoder keeps of a (frame, phrase) for the frames after it.
+    associatedtype PixelState = Never
 
     var backboneScope: BackboneScope { get }
 
@@ -58,4 +60,17 @@ public protocol TrackingModel {
     /// The stages that mix the window's frames (pixel decoder and mask head) → mask logits of every
     /// query (T, Q, h, w), h × w being the mask grid (stride 4 of the network input for ReferFormer).
     func maskLogits(_ features: [Features], detections: [Detections], text: Text) throws(TrackingError) -> Tensor
+
+    /// Incremental mode (`PixelDecoderMode.incremental`): the frame-mixing stages on ONE new frame,
+    /// whose tokens attend to the states of the `earlier` frames (oldest first) and its own → its mask
+    /// logits (1, Q, h, w) and its state. The default throws `.configuration` (no incremental form).
+    func incrementalMaskLogits(_ features: Features, detections: Detections, text: Text,
+                               earlier: [PixelState]) throws(TrackingError) -> (maskLogits: Tensor, state: PixelState)
+}
+
+extension TrackingModel {
+    public func incrementalMaskLogits(_ features: Features, detections: Detections, text: Text,
+                                      earlier: [PixelState]) throws(TrackingError) -> (maskLogits: Tensor, state: PixelState) {
+        throw TrackingError(.configuration, "this model has no incremental pixel decoder: use the exact pixel-decoder mode")
+    }
 }

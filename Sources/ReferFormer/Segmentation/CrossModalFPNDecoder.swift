@@ -80,17 +80,30 @@ public struct CrossModalFPNDecoder: Sendable {
         res2: Tensor, memory: [Tensor], positions: [Tensor], words: Tensor, textPaddingMask: [Bool]?,
         textPosition: Tensor, record: ((String, Tensor) -> Void)? = nil
     ) -> Tensor {
+        let text = textTokens(words: words, textPosition: textPosition)
+        return topDown(res2: res2, memory: memory, positions: positions, record: record) { level, adapted, position in
+            crossAttns[level](adapted, position: position, words: text.words, textKeys: text.keys, textPaddingMask: textPaddingMask)
+        }
+    }
+
+    /// The words sequence-first (L, 1, C) for the blocks' cross-attention, and the keys words + text position.
+    func textTokens(words: Tensor, textPosition: Tensor) -> (words: Tensor, keys: Tensor) {
+        let c = hiddenDim
+        precondition(words.rank == 3 && words.shape[0] == 1 && words.shape[2] == c, "words \(words.shape), expected (1, L, \(c))")
+        let l = words.shape[1]
+        precondition(textPosition.shape == [1, c, l], "text position \(textPosition.shape), expected (1, \(c), \(l))")
+        let wordTokens = words.reshaped([l, 1, c]).contiguous()
+        return (wordTokens, wordTokens + textPosition.reshaped([c, l]).transposed(0, 1).reshaped([l, 1, c]))
+    }
+
+    /// The FPN around the blocks: adapters, `block(level, adapted, position)` (channels-last (T, h, w, C)
+    /// in and out; `level` indexes the module arrays), top-down sums, layers and the mask-feature conv.
+    func topDown(res2: Tensor, memory: [Tensor], positions: [Tensor], record: ((String, Tensor) -> Void)?,
+                 block: (_ level: Int, _ adapted: Tensor, _ position: Tensor) -> Tensor) -> Tensor {
         let c = hiddenDim
         precondition(res2.rank == 4 && memory.count == 3 && positions.count == 4,
                      "pixel decoder: res2 \(res2.shape), \(memory.count) memory maps (need 3), \(positions.count) positions (need 4)")
         let t = res2.shape[0]
-        precondition(words.rank == 3 && words.shape[0] == 1 && words.shape[2] == c, "words \(words.shape), expected (1, L, \(c))")
-        let l = words.shape[1]
-        precondition(textPosition.shape == [1, c, l], "text position \(textPosition.shape), expected (1, \(c), \(l))")
-        // Sequence-first (L, 1, C) for the cross-attention.
-        let wordTokens = words.reshaped([l, 1, c]).contiguous()
-        let textKeys = wordTokens + textPosition.reshaped([c, l]).transposed(0, 1).reshaped([l, 1, c])
-
         var y: Tensor? = nil
         for stage in 1...4 {
             let k = 5 - stage            // official module suffix
@@ -109,8 +122,7 @@ public struct CrossModalFPNDecoder: Sendable {
                          "position of level \(level): \(position.shape), expected (1 or \(t), \(c), \(h), \(w))")
             record?("pixel_decoder.stage\(stage).adapter", adapted.channelsFirst())
 
-            let current = crossAttns[level](adapted, position: position.channelsLast(), words: wordTokens,
-                                            textKeys: textKeys, textPaddingMask: textPaddingMask)
+            let current = block(level, adapted, position.channelsLast())
             record?("pixel_decoder.stage\(stage).vlb", current.channelsFirst())
 
             let summed = y.map { $0.interpolateChannelsLast(size: (h, w), mode: .nearest, adding: current) } ?? current

@@ -66,6 +66,17 @@ public struct VisionLanguageBlock: Sendable {
             let rows = x.reshaped(tokens)
             y = selfAttn(query: qk, key: qk, value: rows, residual: rows)
         }
+        return textAndFeedForward(&y, shape: (t, h, w, c), position: position, words: words, textKeys: textKeys,
+                                  textPaddingMask: textPaddingMask)
+    }
+
+    /// Step 1's norm, then steps 2 and 3, on the self-attention output plus residual `y` (T·h·w, 1, C)
+    /// (normalised in place) → (T, h, w, C). Per token: shared by the exact block and its incremental
+    /// form (`IncrementalPixelDecoder.swift`).
+    func textAndFeedForward(_ y: inout Tensor, shape: (t: Int, h: Int, w: Int, c: Int), position: Tensor, words: Tensor,
+                            textKeys: Tensor, textPaddingMask: [Bool]?) -> Tensor {
+        let (t, h, w, c) = shape
+        let tokens = [t * h * w, 1, c]
         norm1.apply(to: &y)
 
         // 2. Cross-attention to the words, residual fused.
