@@ -66,7 +66,8 @@ public final class Daemon: Sendable {
         } catch {
             throw DaemonError(.bind, error.message, key: "transport.control", line: t.lines["control"], file: configuration.file)
         }
-        inference = InferenceLoop(hub: hub, model: model, shorterSide: configuration.model.shorterSide, notifier: notifier,
+        inference = InferenceLoop(hub: hub, model: model, shorterSide: configuration.model.shorterSide,
+                                  pixelDecoder: configuration.model.pixelDecoder, notifier: notifier,
                                   metrics: metrics, logger: logger)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Tracking
 import VideoIngest
 import WireProtocol
 
@@ -21,6 +22,8 @@ public struct DaemonConfiguration: Sendable {
         public var threads: Int = 2
         /// The network input's shorter side (the official inference uses 360).
         public var shorterSide: Int = 360
+        /// `exact` (official) or `incremental` (opt-in: each frame's pixel decoder once; approximate).
+        public var pixelDecoder: PixelDecoderMode = .exact
         /// Where each value came from, for messages.
         public var lines: [String: Int] = [:]
     }

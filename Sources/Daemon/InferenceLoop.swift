@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracking
 import Transport
 import VideoIngest
 import WireProtocol
@@ -16,6 +17,7 @@ final class InferenceLoop: @unchecked Sendable {
     private let hub: StreamHub
     private let model: LoadedModel
     private let shorterSide: Int
+    private let pixelDecoder: PixelDecoderMode
     private let notifier: SystemdNotifier
     private let logger: Logger
     private let metrics: DaemonMetrics
@@ -46,10 +48,11 @@ final class InferenceLoop: @unchecked Sendable {
     /// Whether each (stream/phrase) was present in its last mask, for track.acquired / track.lost events.
     private var presence: [String: Bool] = [:]
 
-    init(hub: StreamHub, model: LoadedModel, shorterSide: Int, notifier: SystemdNotifier, metrics: DaemonMetrics, logger: Logger) {
+    init(hub: StreamHub, model: LoadedModel, shorterSide: Int, pixelDecoder: PixelDecoderMode = .exact, notifier: SystemdNotifier, metrics: DaemonMetrics, logger: Logger) {
         self.hub = hub
         self.model = model
         self.shorterSide = shorterSide
+        self.pixelDecoder = pixelDecoder
         self.notifier = notifier
         self.metrics = metrics
         self.logger = logger
@@ -114,7 +117,7 @@ final class InferenceLoop: @unchecked Sendable {
     private func process(_ work: StreamHub.Work) {
         let log = logger.with(stream: work.stream)
         if let phrases = work.initialPhrases {
-            let engine = StreamEngine(model: model, window: work.window, shorterSide: shorterSide)
+            let engine = StreamEngine(model: model, window: work.window, shorterSide: shorterSide, pixelDecoder: pixelDecoder)
             for (id, text) in phrases {
                 do { try engine.addPhrase(id: id, text: text) } catch {
                     log.with(stream: work.stream, phrase: id).error("\(error)")

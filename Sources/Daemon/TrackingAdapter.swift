@@ -42,9 +42,11 @@ final class StreamEngine {
     /// - Parameters:
     ///   - window: frames per window and frames emitted per window.
     ///   - shorterSide: the network input's shorter side.
-    init(model: LoadedModel, window: (length: Int, stride: Int), shorterSide: Int) {
+    ///   - pixelDecoder: exact (official) or incremental pixel decoder.
+    init(model: LoadedModel, window: (length: Int, stride: Int), shorterSide: Int, pixelDecoder: PixelDecoderMode = .exact) {
         var configuration = TrackingConfiguration(window: WindowConfiguration(length: window.length, stride: window.stride))
         configuration.shorterSide = shorterSide
+        configuration.pixelDecoderMode = pixelDecoder
         tracker = StreamTracker(model: model.model, tokenizer: model.tokenizer, configuration: configuration)
     }
 

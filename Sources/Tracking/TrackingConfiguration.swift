@@ -5,7 +5,7 @@ public enum PixelDecoderMode: String, Sendable, Hashable, Codable, CaseIterable 
     /// Opt-in approximation: each frame runs the pixel decoder once, when it is new, attending to the
     /// cached spatially reduced keys/values of the up to T − 1 frames before it (causal); a window costs
     /// one frame of pixel decoder per new frame instead of T. At stride 1 the newest frame's mask equals
-    /// exact mode's; older frames keep the mask they got when new (docs/tracking.md).
+    /// exact mode's; older frames keep the mask they got when new (docs/incremental-pixel-decoder.md).
     case incremental
 }
 

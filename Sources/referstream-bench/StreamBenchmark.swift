@@ -1,7 +1,8 @@
 // `referstream-bench stream`: the streaming engine (Tracking.StreamTracker) on the real R50
 // configuration with random weights at 360×640: seconds per emitted frame for window lengths T and
 // strides s, next to re-running the whole model on every window (same run), for 1…K phrases, with the
-// stage breakdown and the peak RSS. Release builds only (`swift run -c release referstream-bench stream`).
+// stage breakdown and the peak RSS; each row in every --pixel-decoder mode (exact, incremental), or
+// with --weights on a real model (models/demo). Release builds only (`swift run -c release referstream-bench stream`).
 import ArgumentParser
 import Foundation
 import ReferFormer
@@ -43,18 +44,38 @@ struct StreamBenchmark: ParsableCommand {
     @Option(help: "A tokenizer folder (any vocabulary below roberta-base's 50 265 ids).")
     var tokenizer: String = "Tests/Fixtures/tokenizer"
 
+    @Option(name: .customLong("pixel-decoder"), help: "Pixel-decoder modes measured on every row, comma-separated: exact, incremental.")
+    var pixelDecoder: String = "exact"
+
+    @Option(help: "Weights of a real model (.safetensors or .pth, e.g. models/demo/weights.safetensors) instead of random R50 weights; give its --tokenizer.")
+    var weights: String?
+
+    @Option(name: .customLong("model-config"), help: "The real model's configuration JSON (e.g. models/demo/config.json).")
+    var modelConfig: String?
+
+    @Option(name: .customLong("shorter-side"), help: "The network input's shorter side (default: the frame's, no resize).")
+    var shorterSide: Int?
+
     func run() throws {
         TensorRuntime.defaultThreadCount = threads
-        let c = ReferFormerConfiguration()
-        let weights = StateDict(generating: ModelBenchmark.randomParameter)
-        let model = try ReferFormerModel(configuration: c, weights: weights)
+        let model = try weights.map { path throws in
+            try ReferFormerModel.load(weights: URL(fileURLWithPath: path), configurationFile: modelConfig.map { URL(fileURLWithPath: $0) })
+        } ?? ReferFormerModel(configuration: ReferFormerConfiguration(), weights: StateDict(generating: ModelBenchmark.randomParameter))
+        let c = model.configuration
         let words = try RobertaTokenizer(directory: URL(fileURLWithPath: tokenizer))
-        let engine = ReferFormerTrackingModel(model: model, tokenizer: words, shorterSide: min(height, width))
+        let side = shorterSide ?? min(height, width)
+        let engine = ReferFormerTrackingModel(model: model, tokenizer: words, shorterSide: side)
+        let modes = try pixelDecoder.split(separator: ",").map { name in
+            guard let mode = PixelDecoderMode(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--pixel-decoder: unknown mode '\(name)'; use exact, incremental")
+            }
+            return mode
+        }
         let texts = ["the man in the red jacket on the left", "a black dog running", "the white car", "the ball"]
-        say("streaming engine, random weights: ResNet-50, hidden \(c.hiddenDim), \(c.encLayers)+\(c.decLayers) layers, "
-              + "\(c.numQueries) queries; frames \(width)×\(height); OpenBLAS \(TensorRuntime.kernelName), \(threads) threads")
+        say("streaming engine, \(weights ?? "random weights: ResNet-50"), hidden \(c.hiddenDim), \(c.encLayers)+\(c.decLayers) layers, "
+              + "\(c.numQueries) queries; frames \(width)×\(height), shorter side \(side); OpenBLAS \(TensorRuntime.kernelName), \(threads) threads")
         say("per emitted frame, wall seconds (stage seconds per emitted frame: backbone / per-phrase stages / pixel decoder + mask head)")
-        say("   T   s  K   engine wall (CPU)  [bb / det / win]        re-run wall (CPU)  [bb / det / win]   CPU ratio  peak RSS")
+        say("   T   s  K  pixel dec.    engine wall (CPU)  [bb / det / win]        re-run wall (CPU)  [bb / det / win]   CPU ratio  peak RSS")
 
         var rows: [(window: WindowConfiguration, phrases: Int)] = []
         for t in windows.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) {
@@ -66,20 +87,23 @@ struct StreamBenchmark: ParsableCommand {
         }
         for row in rows {
             let k = min(row.phrases, texts.count)
-            let streamed = try measure(StreamTracker(engine: engine, configuration: .init(window: row.window, shorterSide: min(height, width))),
-                                       window: row.window, texts: Array(texts.prefix(k)))
-            var line = String(format: "%4d %3d %2d  %7.2f (%6.2f)  [%.2f / %.2f / %.2f]", row.window.length, row.window.stride, k,
-                              streamed.perFrame, streamed.cpu, streamed.backbone, streamed.detection, streamed.window)
-            if !noRerun {
-                let rerun = try measure(StreamTracker(engine: RerunEveryWindow(inner: engine), configuration: .init(window: row.window, shorterSide: min(height, width))),
-                                        window: row.window, texts: Array(texts.prefix(k)))
-                line += String(format: "   %7.2f (%6.2f)  [%.2f / %.2f / %.2f]  %5.2f×", rerun.perFrame, rerun.cpu, rerun.backbone, rerun.detection, rerun.window,
-                               rerun.cpu / streamed.cpu)
-            } else {
-                line += "                                      "
+            // The baseline once per row, then each mode against it (same run).
+            let rerun = noRerun ? nil : try measure(StreamTracker(engine: RerunEveryWindow(inner: engine), configuration: .init(window: row.window, shorterSide: side)),
+                                                    window: row.window, texts: Array(texts.prefix(k)))
+            for mode in modes {
+                let streamed = try measure(StreamTracker(engine: engine, configuration: .init(window: row.window, shorterSide: side, pixelDecoderMode: mode)),
+                                           window: row.window, texts: Array(texts.prefix(k)))
+                var line = String(format: "%4d %3d %2d  ", row.window.length, row.window.stride, k) + mode.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
+                line += String(format: "  %7.2f (%6.2f)  [%.2f / %.2f / %.2f]", streamed.perFrame, streamed.cpu, streamed.backbone, streamed.detection, streamed.window)
+                if let rerun {
+                    line += String(format: "   %7.2f (%6.2f)  [%.2f / %.2f / %.2f]  %5.2f×", rerun.perFrame, rerun.cpu, rerun.backbone, rerun.detection, rerun.window,
+                                   rerun.cpu / streamed.cpu)
+                } else {
+                    line += "                                      "
+                }
+                line += String(format: "  %6.0f MB", Double(Self.peakRSS()) / 1e6)
+                say(line)
             }
-            line += String(format: "  %6.0f MB", Double(Self.peakRSS()) / 1e6)
-            say(line)
         }
         say("peak RSS is the process's high-water mark so far (run one row alone, e.g. --windows 8 --phrases '' --no-rerun, for its own figure)")
     }

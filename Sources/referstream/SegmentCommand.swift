@@ -24,7 +24,7 @@ struct SegmentCommand: ParsableCommand {
             bounded by the window, whatever the video's length. --whole-video runs the whole input as one \
             clip with one query per phrase, exactly the official inference_ytvos.py; it needs about 300 MB \
             per frame with the R50 model at 360 px, is refused when the estimate exceeds the available \
-            memory, and --window N --stride N runs N-frame clips as inference_davis.py does with 36.
+            memory, and --window N --stride N runs N-frame clips as inference_davis.py does with 36.             --pixel-decoder incremental (opt-in, approximate) runs the pixel decoder once per new frame,             attending to the cached reduced keys/values of the window's earlier frames, instead of on             every window's frames: at --stride 1 the newest frame's mask is the exact one and a window             costs one frame of pixel decoder instead of --window (docs/incremental-pixel-decoder.md).
 
             Output: OUTPUT/<phrase>/<frame>.png (8-bit, 0 or 255, at the original frame size), where \
             <phrase> is p1, p2, … in the order of --text; OUTPUT/phrases.json lists per phrase its text \
@@ -54,6 +54,9 @@ struct SegmentCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("New frames between windows, 1…window (default: the window, i.e. no overlap).", valueName: "n"))
     var stride: Int?
+
+    @Option(name: .customLong("pixel-decoder"), help: ArgumentHelp("exact (official, default) or incremental (each frame's pixel decoder once, attending to cached earlier frames; approximate, cheaper).", valueName: "mode"))
+    var pixelDecoder: PixelDecoderMode = .exact
 
     @Flag(name: .customLong("whole-video"), help: "The whole input as one clip (official Ref-YouTube-VOS inference; memory grows with the video).")
     var wholeVideo = false
@@ -91,6 +94,7 @@ struct SegmentCommand: ParsableCommand {
     func windowConfiguration() throws -> WindowConfiguration {
         if wholeVideo {
             guard window == nil && stride == nil else { throw CLIError("--whole-video runs one clip: drop --window and --stride") }
+            guard pixelDecoder == .exact else { throw CLIError("--whole-video is the official computation: drop --pixel-decoder incremental, or give a --window") }
             return .wholeVideo
         }
         let length = window ?? WindowConfiguration.default.length
@@ -132,7 +136,7 @@ struct SegmentCommand: ParsableCommand {
         let (tokenizer, model) = try self.model.load()
         try InferCommand.checkTokenizer(tokenizer, model: model)
         let tracker = StreamTracker(model: model, tokenizer: tokenizer,
-                                    configuration: TrackingConfiguration(window: window, shorterSide: shorterSide))
+                                    configuration: TrackingConfiguration(window: window, shorterSide: shorterSide, pixelDecoderMode: pixelDecoder))
         let phrases = texts.enumerated().map { (id: "p\($0.offset + 1)", text: $0.element) }
         for phrase in phrases {
             do {
@@ -240,3 +244,5 @@ struct SegmentCommand: ParsableCommand {
         return nil
     }
 }
+
+extension PixelDecoderMode: @retroactive ExpressibleByArgument {}

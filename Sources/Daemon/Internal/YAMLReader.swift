@@ -1,4 +1,5 @@
 import Foundation
+import Tracking
 import VideoIngest
 import WireProtocol
 import Yams
@@ -52,7 +53,7 @@ struct YAMLReader {
     // MARK: Sections
 
     private func model(_ node: Node) throws(DaemonError) -> DaemonConfiguration.Model {
-        let map = try mapping(node, key: "model", known: ["weights", "tokenizer", "config", "threads", "shorter_side"])
+        let map = try mapping(node, key: "model", known: ["weights", "tokenizer", "config", "threads", "shorter_side", "pixel_decoder"])
         var model = DaemonConfiguration.Model()
         for (key, value) in map { model.lines[key] = value.mark?.line }
         model.weights = try map["weights"].map { v throws(DaemonError) in try path(v, key: "model.weights") }
@@ -60,6 +61,13 @@ struct YAMLReader {
         model.config = try map["config"].map { v throws(DaemonError) in try path(v, key: "model.config") }
         if let v = map["threads"] { model.threads = try integer(v, key: "model.threads", in: 1...256) }
         if let v = map["shorter_side"] { model.shorterSide = try integer(v, key: "model.shorter_side", in: 32...4096) }
+        if let v = map["pixel_decoder"] {
+            let name = try string(v, key: "model.pixel_decoder")
+            guard let mode = PixelDecoderMode(rawValue: name) else {
+                throw invalid("model.pixel_decoder", v, "unknown mode '\(name)'; use one of \(PixelDecoderMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            model.pixelDecoder = mode
+        }
         return model
     }
 

@@ -1,5 +1,5 @@
 // Incremental (causal, cached) form of the pixel decoder for streaming. Not an official computation:
-// see docs/tracking.md "Incremental pixel decoder".
+// see docs/incremental-pixel-decoder.md.
 import Tensor
 
 /// What one frame leaves behind for the frames after it in incremental mode: the spatially reduced
