@@ -1,4 +1,5 @@
 import Foundation
+import Tracking
 
 /// What `referstreamd --check-config` checks and prints: the configuration with the model loaded and
 /// every port checked, without binding anything for longer than the check.
@@ -21,6 +22,7 @@ public enum DaemonPlan {
         lines.append("model: \(model.summary)")
         lines.append("  weights:   \(model.weightsPath)")
         lines.append("  tokenizer: \(model.tokenizerPath)")
+        if c.model.pixelDecoder != .exact { lines.append("  pixel decoder: \(c.model.pixelDecoder.rawValue) (approximate, opt-in)") }
         lines.append("masks:   \(c.transport.masks.joined(separator: ", ")) (\(c.transport.encoding.rawValue))")
         lines.append("control: \(c.transport.control)")
         lines.append("http:    \(c.metrics.listen.map { "\($0) (/metrics, /healthz; dead after \(c.metrics.deadAfter.seconds) s)" } ?? "off")")

@@ -245,4 +245,4 @@ struct SegmentCommand: ParsableCommand {
     }
 }
 
-extension PixelDecoderMode: @retroactive ExpressibleByArgument {}
+extension PixelDecoderMode: ExpressibleByArgument {}
