@@ -78,13 +78,14 @@ def iou(a, b):
 def segment_all(a, meta, mode, out):
     """One segment run per clip; returns the children's CPU seconds and the frame count."""
     pred = os.path.join(out, "pred")
+    shutil.rmtree(pred, ignore_errors=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     frames = 0
     for seq, v in sorted(meta["videos"].items())[:a.clips]:
         raw = os.path.join(out, "raw", seq)
         shutil.rmtree(raw, ignore_errors=True)
-        cmd = [a.referstream, "segment", "--weights", os.path.join(a.model, "weights.safetensors"),
-               "--model-config", os.path.join(a.model, "config.json"), "--tokenizer", a.model,
+        # The architecture is inferred from the weights (models/demo/config.json also records training facts).
+        cmd = [a.referstream, "segment", "--weights", os.path.join(a.model, "weights.safetensors"), "--tokenizer", a.model,
                "--input", os.path.join(a.data, "JPEGImages", seq), "--output", raw,
                "--shorter-side", str(a.shorter_side), "--window", str(a.window), "--stride", str(a.stride),
                "--pixel-decoder", mode, "--threads", str(a.threads)]
@@ -92,24 +93,38 @@ def segment_all(a, meta, mode, out):
             cmd += ["--text", e["text"]]
         subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
         frames += len(v["frames_list"])
-        for i, e in enumerate(v["expressions"]):
-            dst = os.path.join(pred, seq, e["exp_id"])
-            shutil.rmtree(dst, ignore_errors=True)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            shutil.move(os.path.join(raw, f"p{i + 1}"), dst)
+        # pred/<seq>/<exp_id> → raw/<seq>/p<i> (links: evaluate reads the masks where segment wrote them).
+        os.makedirs(os.path.join(pred, seq))
+        for i, e in enumerate(v["expressions"], start=1):
+            os.symlink(os.path.abspath(os.path.join(raw, f"p{i}")), os.path.join(pred, seq, e["exp_id"]))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    subprocess.run([a.referstream, "evaluate", "--predictions", pred,
-                    "--annotations", os.path.join(a.data, "ExpressionAnnotations"),
-                    "--groups", os.path.join(a.data, "groups.json"), "--json", os.path.join(out, "evaluation.json"),
-                    "--quiet"], check=True)
+    annotations, groups = annotation_subset(a, meta)
+    subprocess.run([a.referstream, "evaluate", "--predictions", pred, "--annotations", annotations,
+                    "--groups", groups, "--json", os.path.join(out, "evaluation.json"), "--quiet"], check=True)
     return cpu, frames
+
+
+def annotation_subset(a, meta):
+    """The annotations and groups of the clips used (all, or the first --clips: links in OUT/subset)."""
+    if a.clips is None:
+        return os.path.join(a.data, "ExpressionAnnotations"), os.path.join(a.data, "groups.json")
+    seqs = [seq for seq, _ in sorted(meta["videos"].items())[:a.clips]]
+    root = os.path.join(a.out, "subset")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, "ExpressionAnnotations"))
+    for seq in seqs:
+        os.symlink(os.path.abspath(os.path.join(a.data, "ExpressionAnnotations", seq)),
+                   os.path.join(root, "ExpressionAnnotations", seq))
+    groups = json.load(open(os.path.join(a.data, "groups.json")))
+    json.dump({k: v for k, v in groups.items() if k.split("/")[0] in seqs}, open(os.path.join(root, "groups.json"), "w"))
+    return os.path.join(root, "ExpressionAnnotations"), os.path.join(root, "groups.json")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--referstream", required=True)
-    ap.add_argument("--model", required=True, help="folder with weights.safetensors, config.json, vocab.json + merges.txt")
+    ap.add_argument("--model", required=True, help="folder with weights.safetensors and vocab.json + merges.txt")
     ap.add_argument("--data", required=True, help="a make_dataset.py folder (tools/demo)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--window", type=int, default=5)
