@@ -6,7 +6,8 @@ import Tokenizer
 ///
 /// Work per frame: the backbone once (shared by all phrases); per (frame, phrase) the projections,
 /// fusion, encoder, decoder and heads once (cached while the frame is in the window); per window the
-/// pixel decoder and mask head on all its frames. Caches hold at most the window's frames and the
+/// pixel decoder and mask head on all its frames (with `PixelDecoderMode.incremental`: once per new
+/// frame, attending to cached reduced keys/values of the frames before it). Caches hold at most the window's frames and the
 /// current phrases (plus `textCacheCapacity` encoded texts): nothing grows with the stream's length or
 /// the number of phrase changes.
 ///

@@ -94,9 +94,9 @@ struct StreamBenchmark: ParsableCommand {
                 let streamed = try measure(StreamTracker(engine: engine, configuration: .init(window: row.window, shorterSide: side, pixelDecoderMode: mode)),
                                            window: row.window, texts: Array(texts.prefix(k)))
                 var line = String(format: "%4d %3d %2d  ", row.window.length, row.window.stride, k) + mode.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
-                line += String(format: "  %7.2f (%6.2f)  [%.2f / %.2f / %.2f]", streamed.perFrame, streamed.cpu, streamed.backbone, streamed.detection, streamed.window)
+                line += String(format: "  %7.2f (%6.3f)  [%.2f / %.2f / %.2f]", streamed.perFrame, streamed.cpu, streamed.backbone, streamed.detection, streamed.window)
                 if let rerun {
-                    line += String(format: "   %7.2f (%6.2f)  [%.2f / %.2f / %.2f]  %5.2f×", rerun.perFrame, rerun.cpu, rerun.backbone, rerun.detection, rerun.window,
+                    line += String(format: "   %7.2f (%6.3f)  [%.2f / %.2f / %.2f]  %5.2f×", rerun.perFrame, rerun.cpu, rerun.backbone, rerun.detection, rerun.window,
                                    rerun.cpu / streamed.cpu)
                 } else {
                     line += "                                      "

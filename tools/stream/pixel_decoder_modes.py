@@ -91,7 +91,7 @@ def segment_all(a, meta, mode, out):
                "--pixel-decoder", mode, "--threads", str(a.threads)]
         for e in v["expressions"]:
             cmd += ["--text", e["text"]]
-        subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         frames += len(v["frames_list"])
         # pred/<seq>/<exp_id> → raw/<seq>/p<i> (links: evaluate reads the masks where segment wrote them).
         os.makedirs(os.path.join(pred, seq))
