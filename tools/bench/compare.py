@@ -211,7 +211,7 @@ def swift_checkpoint(a, weights: str, frames: int, tokens: int, json_path: str) 
     with open(json_path) as fh:
         report = json.load(fh)
     stages = {s["name"]: s for s in report["stages"]}
-    return {"report": report, "backbone_per_frame": stages["backbone"]["seconds"],
+    return {"report": report, "backbone_per_frame": stages["backbone"]["seconds"], "backbone_cpu_per_frame": stages["backbone"]["cpu_seconds"],
             "text_per_phrase": stages["text"]["seconds"], "per_frame": report["total"]["seconds"],
             "clip": stages["text"]["seconds"] + frames * report["total"]["seconds"],
             "cpu_clip": stages["text"]["cpu_seconds"] + frames * report["total"]["cpu_seconds"]}
@@ -233,6 +233,12 @@ def swift_parity(a, weights: str, frames_path: str, official_masks, official_que
     rms = float(np.sqrt((ref ** 2).mean()))
     return {"pred_masks_max_abs": diff, "pred_masks_max_abs_over_rms": diff / rms if rms else None,
             "query_swift": int(got["post.query_index"][0]), "query_official": official_query}
+
+
+def row(name, pytorch, pytorch_cpu, referstream, referstream_cpu, **extra) -> dict:
+    """One comparison: wall seconds and process-CPU seconds of both sides and their ratios."""
+    return dict(name=name, pytorch=pytorch, pytorch_cpu=pytorch_cpu, referstream=referstream, referstream_cpu=referstream_cpu,
+                ratio=referstream / pytorch, cpu_ratio=referstream_cpu / pytorch_cpu if pytorch_cpu else None, **extra)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -279,12 +285,10 @@ def main(argv=None):
                "--width", str(a.width), "--repeats", str(a.repeats), "--threads", str(a.threads)]
         text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         line = next(l for l in text.splitlines() if l.startswith("backbone "))
-        swift_backbone = float(line.split()[2]) / 1000
-        result["rows"].append({"name": "ResNet-50 backbone, 1 frame", "pytorch": torchvision_backbone["seconds"],
-                               "pytorch_what": f"torchvision ({best_layout})", "referstream": swift_backbone,
-                               "ratio": swift_backbone / torchvision_backbone["seconds"], "load": load()})
+        swift_backbone, swift_backbone_cpu = float(line.split()[2]) / 1000, float(line.split()[3]) / 1000
+        result["rows"].append(row("ResNet-50 backbone, 1 frame", torchvision_backbone["seconds"], torchvision_backbone["cpu_seconds"],
+                                  swift_backbone, swift_backbone_cpu, pytorch_what=f"torchvision ({best_layout})", load=load()))
     else:
-        import numpy as np
         from safetensors.torch import save_file
         models, opts, misc, tok = setup_official(a.referformer_src, a.tokenizer)
         model = build_official(models, opts)
@@ -319,36 +323,35 @@ def main(argv=None):
                 off = timed(official, a.repeats)
                 off_bb = timed(official_backbone, a.repeats)
             sw = swift_checkpoint(a, weights, t, tokens, os.path.join(a.out, f"referstream_t{t}.json"))
-            row = {"name": f"whole network, {t}-frame clip {a.height}×{a.width}", "frames": t,
-                   "pytorch": off["seconds"], "pytorch_cpu": off["cpu_seconds"], "referstream": sw["clip"], "referstream_cpu": sw["cpu_clip"],
-                   "ratio": sw["clip"] / off["seconds"], "pytorch_per_frame": off["seconds"] / t, "referstream_per_frame": sw["clip"] / t,
-                   "load": [load_before, load()]}
+            whole = row(f"whole network, {t}-frame clip", off["seconds"], off["cpu_seconds"], sw["clip"], sw["cpu_clip"],
+                        frames=t, pytorch_what="official ReferFormer", load=[load_before, load()])
             if not a.no_parity:
-                row["parity"] = swift_parity(a, weights, frames_path, out["o"]["pred_masks"].numpy(), out["q"])
-            result["rows"].append(row)
-            bb_row = {"name": f"backbone, {t}-frame clip: official (FrozenBN ResNet-50)", "frames": t,
-                      "pytorch": off_bb["seconds"] / t, "referstream": sw["backbone_per_frame"],
-                      "ratio": sw["backbone_per_frame"] / (off_bb["seconds"] / t)}
-            result["rows"].append(bb_row)
+                whole["parity"] = swift_parity(a, weights, frames_path, out["o"]["pred_masks"].numpy(), out["q"])
+            result["rows"].append(whole)
+            result["rows"].append(row(f"backbone per frame, {t}-frame clip", off_bb["seconds"] / t, off_bb["cpu_seconds"] / t,
+                                      sw["backbone_per_frame"], sw["backbone_cpu_per_frame"], frames=t,
+                                      pytorch_what="official backbone (FrozenBN ResNet-50)"))
             if t == 1:
-                result["rows"].insert(0, {"name": "ResNet-50 backbone, 1 frame", "frames": 1, "pytorch": torchvision_backbone["seconds"],
-                                          "pytorch_what": f"torchvision ({best_layout})", "referstream": sw["backbone_per_frame"],
-                                          "ratio": sw["backbone_per_frame"] / torchvision_backbone["seconds"], "load": load()})
-            print(f"T={t}: official {off['seconds']:.3f} s, ReferStream {sw['clip']:.3f} s (ratio {row['ratio']:.2f}); "
-                  f"load {row['load']}", flush=True)
+                result["rows"].insert(0, row("ResNet-50 backbone, 1 frame", torchvision_backbone["seconds"], torchvision_backbone["cpu_seconds"],
+                                             sw["backbone_per_frame"], sw["backbone_cpu_per_frame"], frames=1,
+                                             pytorch_what=f"torchvision ({best_layout})", load=load()))
+            print(f"T={t}: official {off['seconds']:.3f} s, ReferStream {sw['clip']:.3f} s (ratio {whole['ratio']:.2f}); "
+                  f"load {whole['load']}", flush=True)
         if not a.keep_weights:
             os.remove(weights)
 
     result["torchvision_backbone"] = {k: {"seconds": v["seconds"], "cpu_seconds": v["cpu_seconds"]} for k, v in tv.items()}
     result["load_end"] = load()
-    print("\n" + f"{'':48}{'PyTorch s':>11}{'ReferStream s':>15}{'ratio':>8}")
-    for row in result["rows"]:
-        print(f"{row['name']:48}{row['pytorch']:>11.3f}{row['referstream']:>15.3f}{row['ratio']:>8.2f}")
-        if "parity" in row:
-            p = row["parity"]
+    print("\n" + f"{'':36}{'PyTorch':40}{'wall s':>8}{'CPU s':>8}{'ReferStream s':>15}{'CPU s':>8}{'ratio':>7}{'CPU ratio':>10}")
+    for r in result["rows"]:
+        print(f"{r['name']:36}{r['pytorch_what']:40}{r['pytorch']:>8.3f}{r['pytorch_cpu']:>8.3f}{r['referstream']:>15.3f}"
+              f"{r['referstream_cpu']:>8.3f}{r['ratio']:>7.2f}{r['cpu_ratio'] or 0:>10.2f}")
+        if "parity" in r:
+            p = r["parity"]
             print(f"{'':4}same masks? pred_masks max |Δ| {p['pred_masks_max_abs']:.2e} ({p['pred_masks_max_abs_over_rms']:.2e} × RMS); "
                   f"query {p['query_swift']} vs {p['query_official']}")
-    print("ratio = ReferStream ÷ PyTorch (below 1: ReferStream is faster); whole network: ReferStream = text + T × per-frame stages")
+    print("ratio = ReferStream ÷ PyTorch wall time, CPU ratio = the same with process CPU seconds (all threads); below 1: "
+          "ReferStream is faster. Whole network: ReferStream = text + T × per-frame stages (referstream-bench checkpoint).")
     path = os.path.join(a.out, "compare.json")
     with open(path, "w") as fh:
         json.dump(result, fh, indent=1)
