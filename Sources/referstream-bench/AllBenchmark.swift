@@ -50,7 +50,7 @@ struct AllBenchmark: ParsableCommand {
     func run() throws {
         let start = ProcessFigures.loadAverage()
         let model = try options.randomModel()
-        var report = try options.measure(model: model)
+        var report = try options.measure(model: model, label: "ReferFormer R50 (random weights, official shapes)")
         report.machine.loadAverageStart = start
         say("stages measured (total \(String(format: "%.3f", report.total.seconds)) s per frame); streaming with the default window…")
 

@@ -18,12 +18,12 @@ struct ModelBenchmark: ParsableCommand {
     @OptionGroup var options: StageOptions
 
     func run() throws {
-        let report = try options.measure(model: options.randomModel())
+        let report = try options.measure(model: options.randomModel(), label: "ReferFormer R50 (random weights, official shapes)")
         print(report.table())
     }
 }
 
-/// The options and the measurement shared by `model` and `all`.
+/// The options and the measurement shared by `model`, `all` and `checkpoint`.
 struct StageOptions: ParsableArguments {
     @Option(help: "Threads for OpenBLAS and for the tensor runtime's parallel loops.")
     var threads: Int = 2
@@ -52,8 +52,8 @@ struct StageOptions: ParsableArguments {
         try ReferFormerModel(configuration: ReferFormerConfiguration(), weights: StateDict(generating: StagePass.randomParameter))
     }
 
-    /// Runs the stage pass on a random clip, then the sgemm baseline.
-    func measure(model: ReferFormerModel) throws -> BenchmarkReport {
+    /// Runs the stage pass on a random clip, then the sgemm baseline; `label` names the model in the report.
+    func measure(model: ReferFormerModel, label: String) throws -> BenchmarkReport {
         TensorRuntime.defaultThreadCount = threads
         let loadStart = ProcessFigures.loadAverage()
         let c = model.configuration
@@ -61,13 +61,13 @@ struct StageOptions: ParsableArguments {
         let ids = StagePass.phraseIds(tokens: tokens, vocabularySize: c.textEncoder.vocabSize)
         let measured = try StagePass(model: model, originalSize: (height, width)).measure(clip: clip, ids: ids, repeats: repeats)
         let sgemm = SgemmBaseline.measure()
+        // A Swin backbone has no analytic count (reported with 0 FLOP); the other stages do.
         let flops = ReferFormerFLOPs(configuration: c, height: height, width: width, frames: frames, tokens: ids.count)
         let (stages, total) = BenchmarkReport.stages(from: measured, flops: flops, sgemm: sgemm)
         return BenchmarkReport(
             machine: .init(cpu: ProcessFigures.cpuModel(), threads: threads, openblasCore: TensorRuntime.kernelName,
                            loadAverageStart: loadStart, loadAverageEnd: ProcessFigures.loadAverage()),
-            input: .init(model: "ReferFormer R50 (random weights, official shapes)", height: height, width: width, frames: frames,
-                         tokens: ids.count, repeats: repeats),
+            input: .init(model: label, height: height, width: width, frames: frames, tokens: ids.count, repeats: repeats),
             sgemm: .init(sgemm), stages: stages, total: total, peakRssBytes: ProcessFigures.peakRSS())
     }
 }
