@@ -87,7 +87,8 @@ def install(a) -> None:
     major, minor = (int(x) for x in version.split("+")[0].split(".")[:2])
     # torchvision 0.(minor + 15) pairs with torch 2.minor; --no-deps keeps the torch installed above.
     subprocess.check_call(pip + ["--no-deps", f"torchvision==0.{minor + 15}.*"] if major == 2 else pip + ["--no-deps", "torchvision"])
-    subprocess.check_call(pip + ["transformers==4.49.0", "safetensors", "numpy"])
+    # torchvision's own dependencies besides torch (skipped by --no-deps), then the official code's text encoder.
+    subprocess.check_call(pip + ["pillow", "numpy", "transformers==4.49.0", "safetensors"])
 
 
 def ensure_interpreter(a, argv) -> None:
