@@ -27,24 +27,38 @@ struct WinogradBenchmark: ParsableCommand {
     @Option(help: "Tiles per Winograd GEMM block (Tensor.winogradTileBlock).")
     var tileBlock: Int = Tensor.winogradTileBlock
 
+    @Option(help: "Channel counts of the sweep (Cin = Cout), comma-separated.")
+    var sweepChannels: String = "16,32,64,128,256,512"
+
+    @Option(help: "Map sizes of the sweep, HxW, comma-separated.")
+    var sweepSizes: String = "8x8,12x20,16x32,23x40,45x80"
+
     @Option(help: "Parts to run: layers, sweep, decoder, backbone (comma-separated).")
     var parts: String = "layers,sweep,decoder,backbone"
 
     /// Best seconds of `a` and of `b`, run alternately (one warm-up each, at least 3 runs each and
-    /// `seconds` in total each).
+    /// `seconds` in total each), wall-clock; the best process CPU seconds of each go to `cpu`.
     func measurePair(_ a: () -> Void, _ b: () -> Void, minimumRuns: Int = 3) -> (Double, Double) {
         a(); b()
-        let clock = ContinuousClock()
-        func time(_ body: () -> Void) -> Double { SegmentationBenchmark.seconds(clock.measure(body)) }
-        var best = (Double.infinity, Double.infinity), total = 0.0, runs = 0
+        func time(_ body: () -> Void) -> (wall: Double, cpu: Double) {
+            let start = Clock.now()
+            body()
+            return start.elapsed()
+        }
+        var best = (Double.infinity, Double.infinity), bestCPU = (Double.infinity, Double.infinity), total = 0.0, runs = 0
         while runs < minimumRuns || total < seconds {
             let x = time(a), y = time(b)
-            best = (Swift.min(best.0, x), Swift.min(best.1, y))
-            total += Swift.min(x, y)
+            best = (Swift.min(best.0, x.wall), Swift.min(best.1, y.wall))
+            bestCPU = (Swift.min(bestCPU.0, x.cpu), Swift.min(bestCPU.1, y.cpu))
+            total += Swift.min(x.wall, y.wall)
             runs += 1
         }
+        WinogradBenchmark.lastCPU = bestCPU
         return best
     }
+
+    /// CPU seconds (A, B) of the last `measurePair`.
+    nonisolated(unsafe) static var lastCPU = (0.0, 0.0)
 
     static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
     static func fmt(_ x: Double, _ digits: Int = 1) -> String {
@@ -63,7 +77,8 @@ struct WinogradBenchmark: ParsableCommand {
         print("OpenBLAS core \(TensorRuntime.kernelName); threads \(threads); T = \(frames) at \(height)x\(width); tile block \(tileBlock)")
         print("GEMM = the path without Winograd (channels-last: k² GEMMs over a padded copy; NCHW: im2col + GEMM); "
               + "GFLOP/s counts the direct convolution's 2·9·Cin·Cout·H·W per image")
-        print(Self.pad("layer", 40) + Self.pad("GEMM ms", 10) + Self.pad("Winograd ms", 13) + Self.pad("GEMM GF/s", 11) + Self.pad("Wino GF/s", 11) + "speed-up")
+        print(Self.pad("layer", 48) + Self.pad("GEMM ms", 10) + Self.pad("Winograd ms", 13) + Self.pad("GEMM GF/s", 11) + Self.pad("Wino GF/s", 11)
+              + Self.pad("speed-up", 10) + "CPU-time ratio")
 
         func row(_ label: String, cin: Int, cout: Int, h: Int, w: Int, channelsLast: Bool) {
             let weight = Tensor.randomUniform(shape: [cout, cin, 3, 3], in: -0.1..<0.1, seed: 4)
@@ -81,8 +96,10 @@ struct WinogradBenchmark: ParsableCommand {
                 (gemm, wino) = measurePair({ _ = x.conv2d(weight: weight, bias: nil, stride: 1, padding: 1) },
                                            { Tensor.winogradPolicy = .always; _ = x.conv2d(weight: weight, winograd: kernel, bias: nil); Tensor.winogradPolicy = saved })
             }
-            print(Self.pad(label, 40) + Self.pad(Self.fmt(gemm * 1000, 2), 10) + Self.pad(Self.fmt(wino * 1000, 2), 13)
-                  + Self.pad(Self.fmt(flops / gemm / 1e9), 11) + Self.pad(Self.fmt(flops / wino / 1e9), 11) + Self.fmt(gemm / wino, 2) + "x")
+            let cpu = WinogradBenchmark.lastCPU
+            print(Self.pad(label, 48) + Self.pad(Self.fmt(gemm * 1000, 2), 10) + Self.pad(Self.fmt(wino * 1000, 2), 13)
+                  + Self.pad(Self.fmt(flops / gemm / 1e9), 11) + Self.pad(Self.fmt(flops / wino / 1e9), 11)
+                  + Self.pad(Self.fmt(gemm / wino, 2) + "x", 10) + Self.fmt(cpu.0 / cpu.1, 2) + "x")
         }
 
         if parts.contains("layers") {
@@ -96,8 +113,12 @@ struct WinogradBenchmark: ParsableCommand {
             }
         }
         if parts.contains("sweep") {
-            for c in [16, 32, 64, 128] {
-                for (h, w) in [(8, 8), (12, 20), (23, 40), (45, 80)] {
+            let sizes = sweepSizes.split(separator: ",").compactMap { size -> (Int, Int)? in
+                let parts = size.split(separator: "x").compactMap { Int($0) }
+                return parts.count == 2 ? (parts[0], parts[1]) : nil
+            }
+            for c in sweepChannels.split(separator: ",").compactMap({ Int($0) }) {
+                for (h, w) in sizes {
                     row("sweep \(c)>\(c) \(h)x\(w) channels-last", cin: c, cout: c, h: h, w: w, channelsLast: true)
                 }
             }
@@ -117,6 +138,7 @@ struct WinogradBenchmark: ParsableCommand {
         var random = SeededUniform(state: 42)
         let stateDict = StateDict(SegmentationBenchmark.keys(hidden: c, ffn: f, res2: 256, maskDim: m, params: 2153).map { ($0.0, random.parameter($0.0, $0.1)) })
         let decoder = CrossModalFPNDecoder(weights: stateDict, hiddenDim: c, maskDim: m, ffnDim: f, res2Channels: 256)
+        _ = DynamicMaskHead(weights: stateDict, hiddenDim: c, maskDim: m)  // takes the rest of the keys
         try stateDict.finish()
         let res2 = random.tensor([frames, 256, sizes[0].0, sizes[0].1], scale: 1)
         let memory = (1...3).map { random.tensor([frames, c, sizes[$0].0, sizes[$0].1], scale: 1) }
@@ -133,7 +155,8 @@ struct WinogradBenchmark: ParsableCommand {
         let a = outputs[outputs.count - 2].scalars, b = outputs[outputs.count - 1].scalars
         let rms = (a.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(Swift.max(a.count, 1))).squareRoot()
         let difference = zip(a, b).reduce(0.0) { Swift.max($0, Double(abs($1.0 - $1.1))) } / rms
-        print("pixel decoder, T = \(frames): GEMM \(Self.fmt(gemm, 3)) s, Winograd \(Self.fmt(wino, 3)) s, speed-up \(Self.fmt(gemm / wino, 2))x; "
+        print("pixel decoder, T = \(frames): GEMM \(Self.fmt(gemm, 3)) s, Winograd \(Self.fmt(wino, 3)) s, speed-up \(Self.fmt(gemm / wino, 2))x "
+              + "(CPU time \(Self.fmt(WinogradBenchmark.lastCPU.0, 3)) s vs \(Self.fmt(WinogradBenchmark.lastCPU.1, 3)) s); "
               + "max|Δ|/rms of mask_features between them \(difference)")
     }
 
@@ -149,6 +172,7 @@ struct WinogradBenchmark: ParsableCommand {
             Tensor.winogradPolicy = .automatic
         }
         let (gemm, wino) = measurePair({ run(.never) }, { run(.automatic) }, minimumRuns: 3)
-        print("backbone, T = \(frames): GEMM \(Self.fmt(gemm, 3)) s, Winograd \(Self.fmt(wino, 3)) s, speed-up \(Self.fmt(gemm / wino, 2))x")
+        print("backbone, T = \(frames): GEMM \(Self.fmt(gemm, 3)) s, Winograd \(Self.fmt(wino, 3)) s, speed-up \(Self.fmt(gemm / wino, 2))x "
+              + "(CPU time \(Self.fmt(WinogradBenchmark.lastCPU.0, 3)) s vs \(Self.fmt(WinogradBenchmark.lastCPU.1, 3)) s)")
     }
 }

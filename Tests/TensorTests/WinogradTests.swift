@@ -94,13 +94,16 @@ struct WinogradTests {
 
     @Test("conv2dChannelsLast and the NCHW entry dispatch by the rule and agree with the GEMM paths")
     func dispatch() {
-        #expect(Tensor.winogradPays(cin: 256, cout: 256, height: 90, width: 160, policy: .automatic))
-        #expect(!Tensor.winogradPays(cin: 256, cout: 256, height: 90, width: 160, policy: .never))
-        #expect(Tensor.winogradPays(cin: 1, cout: 1, height: 1, width: 1, policy: .always))
-        #expect(!Tensor.winogradPays(cin: 3, cout: 64, height: 90, width: 160, policy: .automatic))
+        #expect(Tensor.winogradPays(images: 1, cin: 256, cout: 256, height: 90, width: 160, policy: .automatic))
+        #expect(!Tensor.winogradPays(images: 1, cin: 256, cout: 256, height: 90, width: 160, policy: .never))
+        #expect(Tensor.winogradPays(images: 1, cin: 1, cout: 1, height: 1, width: 1, policy: .always))
+        #expect(!Tensor.winogradPays(images: 1, cin: 3, cout: 64, height: 90, width: 160, policy: .automatic))
+        // ResNet-50's layer4 3×3 (512 channels, 12×20 = 15 tiles per image): from 32 tiles over the batch.
+        #expect(!Tensor.winogradPays(images: 2, cin: 512, cout: 512, height: 12, width: 20, policy: .automatic))
+        #expect(Tensor.winogradPays(images: 3, cin: 512, cout: 512, height: 12, width: 20, policy: .automatic))
 
         let (n, h, w, cin, cout) = (2, 21, 18, 48, 40)
-        #expect(Tensor.winogradPays(cin: cin, cout: cout, height: h, width: w, policy: .automatic))
+        #expect(Tensor.winogradPays(images: n, cin: cin, cout: cout, height: h, width: w, policy: .automatic))
         let x = Tensor.randomNormal(shape: [n, h, w, cin], seed: 51)
         let weight = Tensor.randomNormal(shape: [cout, cin, 3, 3], seed: 52)
         let bias = Tensor.randomNormal(shape: [cout], seed: 53)

@@ -77,7 +77,7 @@ extension Tensor {
         if k == 1 {
             return linear(weight: kernel.taps.reshaped([cout, cin]), bias: bias)
         }
-        if let winograd = kernel.winograd, Tensor.winogradPays(cin: cin, cout: cout, height: h, width: w) {
+        if let winograd = kernel.winograd, Tensor.winogradPays(images: n, cin: cin, cout: cout, height: h, width: w) {
             return winogradConv2dChannelsLast(winograd, bias: bias)
         }
         let pw = w + 2 * pad

@@ -39,7 +39,7 @@ extension Tensor {
     public func conv2d(weight: Tensor, winograd: WinogradKernel, bias: Tensor?) -> Tensor {
         precondition(rank == 4 && weight.shape == [winograd.outChannels, winograd.inChannels, 3, 3] && shape[1] == winograd.inChannels,
                      "conv2d: input \(shape), weight \(weight.shape) and Winograd kernel (\(winograd.outChannels), \(winograd.inChannels), 3, 3) differ")
-        guard Tensor.winogradPays(cin: shape[1], cout: winograd.outChannels, height: shape[2], width: shape[3], channelsFirst: true) else {
+        guard Tensor.winogradPays(images: shape[0], cin: shape[1], cout: winograd.outChannels, height: shape[2], width: shape[3]) else {
             return conv2d(weight: weight, bias: bias, stride: 1, padding: 1)
         }
         return channelsLast().winogradConv2dChannelsLast(winograd, bias: bias).channelsFirst()

@@ -117,26 +117,31 @@ extension Tensor {
     nonisolated(unsafe) public static var winogradTileBlock = 96
 
     /// The one dispatch rule for Winograd F(4×4, 3×3) on a 3×3, stride-1, padding-1 convolution of
-    /// `cin` → `cout` channels on `height`×`width` maps (`policy` overrides it).
+    /// `images` maps of `height`×`width`, `cin` → `cout` channels (`policy` overrides it).
     ///
-    /// Winograd does 4× fewer multiply-adds but adds per-tile transforms (≈ 36·Cin + 36·Cout memory
-    /// traffic per tile against 36·Cin·Cout multiply-adds) and GEMMs whose row count is the number of
-    /// tiles in a block, so it pays when both channel counts are large enough for the GEMMs to dominate
-    /// and there are enough tiles to fill the blocks. Measured crossover (release build, see
-    /// `referstream-bench winograd`): see the thresholds below.
-    static func winogradPays(cin: Int, cout: Int, height: Int, width: Int, channelsFirst: Bool = false,
+    /// Winograd does 4× fewer multiply-adds but adds per-tile transforms and runs GEMMs whose row count
+    /// is the number of 4×4 tiles in a block; every block reads the whole transformed kernel
+    /// (36·Cin·Cout floats, 4× the weight). So it pays unless the channel counts are tiny (transforms
+    /// dominate) or there are too few tiles for the kernel's size (skinny GEMMs that mostly stream the
+    /// kernel). Measured with `referstream-bench winograd` (release, 2 threads, same-run A/B, machine
+    /// loaded, CPU-time ratios GEMM path ÷ Winograd): 16 → 16 channels 1.2× (8×8) to 1.8× (45×80); 64
+    /// and 128 channels 1.9–3.3× at every size from 8×8; 256 → 256 channels 2.0–2.4× from 8×8 (4 tiles)
+    /// to 90×160; 512 → 512 channels at 12×20 (15 tiles) 0.6–0.8× for one image and 1.0× for two, 1.9×
+    /// at 16×32 (32 tiles). Hence: at least 16 channels in and out, and at least Cin·Cout / 8192 tiles
+    /// over all images (8 for 256 → 256, 32 for 512 → 512).
+    static func winogradPays(images: Int, cin: Int, cout: Int, height: Int, width: Int,
                              policy: WinogradPolicy = Tensor.winogradPolicy) -> Bool {
         switch policy {
         case .never: return false
         case .always: return true
         case .automatic:
-            let tiles = ((height + 3) / 4) * ((width + 3) / 4)
-            return winogradChannelsPay(cin: cin, cout: cout) && tiles >= 16
+            let tiles = images * ((height + 3) / 4) * ((width + 3) / 4)
+            return winogradChannelsPay(cin: cin, cout: cout) && tiles >= Swift.max(1, cin * cout / 8192)
         }
     }
 
     /// The channel part of `winogradPays`.
-    static func winogradChannelsPay(cin: Int, cout: Int) -> Bool { cin >= 32 && cout >= 32 }
+    static func winogradChannelsPay(cin: Int, cout: Int) -> Bool { cin >= 16 && cout >= 16 }
 
     /// torch `F.conv2d(x, weight, bias, stride=1, padding=1)` for a 3×3 kernel on a channels-last batch
     /// (N, H, W, Cin) → (N, H, W, Cout), by Winograd F(4×4, 3×3); then ReLU when `relu`.
