@@ -91,10 +91,10 @@ struct WinogradBenchmark: ParsableCommand {
                                            { _ = x.winogradConv2dChannelsLast(kernel, bias: nil) })
             } else {
                 let x = Tensor.randomUniform(shape: [frames, cin, h, w], in: -1..<1, seed: 3)
-                let kernel = WinogradKernel(weight: weight)
+                let kernel = LazyWinogradKernel(weight: weight)
                 let saved = Tensor.winogradPolicy
                 (gemm, wino) = measurePair({ _ = x.conv2d(weight: weight, bias: nil, stride: 1, padding: 1) },
-                                           { Tensor.winogradPolicy = .always; _ = x.conv2d(weight: weight, winograd: kernel, bias: nil); Tensor.winogradPolicy = saved })
+                                           { Tensor.winogradPolicy = .always; _ = x.conv2d(winograd: kernel, bias: nil); Tensor.winogradPolicy = saved })
             }
             let cpu = WinogradBenchmark.lastCPU
             print(Self.pad(label, 48) + Self.pad(Self.fmt(gemm * 1000, 2), 10) + Self.pad(Self.fmt(wino * 1000, 2), 13)

@@ -92,7 +92,7 @@ struct WinogradTests {
         #expect(taps <= 1e-5, "GEMM per tap max|Δ|/rms \(taps)")
     }
 
-    @Test("conv2dChannelsLast and the NCHW entry dispatch by the rule and agree with the GEMM paths")
+    @Test("conv2dChannelsLast and the NCHW entry dispatch by the rule, build the transform on first use, and agree with the GEMM paths")
     func dispatch() {
         #expect(Tensor.winogradPays(images: 1, cin: 256, cout: 256, height: 90, width: 160, policy: .automatic))
         #expect(!Tensor.winogradPays(images: 1, cin: 256, cout: 256, height: 90, width: 160, policy: .never))
@@ -109,16 +109,17 @@ struct WinogradTests {
         let bias = Tensor.randomNormal(shape: [cout], seed: 53)
         let expected = Self.direct(x, weight, bias)
         let taps = ConvolutionTaps(weight: weight)
-        if Tensor.winogradPolicy != .never {
-            #expect(taps.winograd != nil)
-        }
+        #expect(taps.winograd?.isBuilt == false)
         let auto = x.conv2dChannelsLast(taps, bias: bias)
+        if Tensor.winogradPolicy != .never {
+            #expect(taps.winograd?.isBuilt == true)
+        }
         let gemm = x.conv2dChannelsLast(ConvolutionTaps(weight: weight, winograd: false), bias: bias)
         #expect(Self.relativeError(auto, expected) <= Self.bound)
         #expect(Self.relativeError(gemm, expected) <= 1e-5)
         // The NCHW entry (the backbone's layers) against plain conv2d and the reference.
         let nchw = x.channelsFirst()
-        let viaWinograd = nchw.conv2d(weight: weight, winograd: WinogradKernel(weight: weight), bias: bias)
+        let viaWinograd = nchw.conv2d(winograd: LazyWinogradKernel(weight: weight), bias: bias)
         #expect(viaWinograd.shape == [n, cout, h, w])
         #expect(Self.relativeError(viaWinograd.channelsLast(), expected) <= Self.bound)
         #expect(Self.relativeError(nchw.conv2d(weight: weight, bias: bias, padding: 1).channelsLast(), expected) <= 1e-5)

@@ -78,7 +78,7 @@ extension Tensor {
             return linear(weight: kernel.taps.reshaped([cout, cin]), bias: bias)
         }
         if let winograd = kernel.winograd, Tensor.winogradPays(images: n, cin: cin, cout: cout, height: h, width: w) {
-            return winogradConv2dChannelsLast(winograd, bias: bias)
+            return winogradConv2dChannelsLast(winograd.kernel, bias: bias)
         }
         let pw = w + 2 * pad
         let paddedRows = (h + 2 * pad) * pw + 2 * pad  // the last tap reads 2p rows past the padded map (discarded)

@@ -17,6 +17,7 @@
 // of Winograd convolution", 2020, choose points of mixed magnitude for the same reason). That is well
 // inside the model's golden tolerances (3e-4 × RMS), so F(4,3) with its 4× fewer multiply-adds is used
 // rather than F(2,3) (2.25×). `WinogradTests` checks the bound on this implementation.
+import Synchronization
 //
 // The matrices follow from the points p₀…p₄ (modified Toom-Cook with the point ∞): with
 // M(x) = ∏ (x − pᵢ), row k < 5 of Bᵀ holds the coefficients of M(x)/(x − p_k), the last row those of
@@ -43,18 +44,6 @@ public struct WinogradKernel: Sendable {
         [1.0 / 15, -2.0 / 15, 4.0 / 15],
         [0, 0, 1],
     ]
-
-    /// Whether a layer with this 3×3 weight (Cout, Cin, 3, 3) should prepare a `WinogradKernel`: when
-    /// `Tensor.winogradPays` can choose Winograd for its channel counts at some size, or the policy is
-    /// `.always`; never under `.never`.
-    public static func isWorthPreparing(for weight: Tensor) -> Bool {
-        guard weight.rank == 4 && weight.shape[2] == 3 && weight.shape[3] == 3 else { return false }
-        switch Tensor.winogradPolicy {
-        case .never: return false
-        case .always: return true
-        case .automatic: return Tensor.winogradChannelsPay(cin: weight.shape[1], cout: weight.shape[0])
-        }
-    }
 
     /// - Parameter weight: the checkpoint's (Cout, Cin, 3, 3) weight.
     public init(weight: Tensor) {
@@ -90,6 +79,40 @@ public struct WinogradKernel: Sendable {
             }
         }
     }
+}
+
+/// A 3×3 convolution weight whose `WinogradKernel` is built the first time a convolution picks Winograd
+/// for it, then kept: layers hold one per 3×3 stride-1 weight, and a transform the dispatch rule never
+/// picks (ResNet-50's 512-channel layer4 on single 360×640 frames) costs no memory (it is 4× the
+/// weight) and no load time.
+///
+/// Thread-safe: concurrent first uses build the transform once, under a lock.
+public final class LazyWinogradKernel: Sendable {
+    /// The (Cout, Cin, 3, 3) weight.
+    public let weight: Tensor
+    private let built = Mutex<WinogradKernel?>(nil)
+
+    public init(weight: Tensor) {
+        precondition(weight.rank == 4 && weight.shape[2] == 3 && weight.shape[3] == 3,
+                     "LazyWinogradKernel expects a (Cout, Cin, 3, 3) weight, got \(weight.shape)")
+        self.weight = weight
+    }
+
+    public var inChannels: Int { weight.shape[1] }
+    public var outChannels: Int { weight.shape[0] }
+
+    /// The transform, built on the first call.
+    public var kernel: WinogradKernel {
+        built.withLock { kernel in
+            if let kernel { return kernel }
+            let transform = WinogradKernel(weight: weight)
+            kernel = transform
+            return transform
+        }
+    }
+
+    /// Whether `kernel` has been built.
+    public var isBuilt: Bool { built.withLock { $0 != nil } }
 }
 
 extension Tensor {
@@ -136,12 +159,9 @@ extension Tensor {
         case .always: return true
         case .automatic:
             let tiles = images * ((height + 3) / 4) * ((width + 3) / 4)
-            return winogradChannelsPay(cin: cin, cout: cout) && tiles >= Swift.max(1, cin * cout / 8192)
+            return cin >= 16 && cout >= 16 && tiles >= Swift.max(1, cin * cout / 8192)
         }
     }
-
-    /// The channel part of `winogradPays`.
-    static func winogradChannelsPay(cin: Int, cout: Int) -> Bool { cin >= 16 && cout >= 16 }
 
     /// torch `F.conv2d(x, weight, bias, stride=1, padding=1)` for a 3×3 kernel on a channels-last batch
     /// (N, H, W, Cin) → (N, H, W, Cout), by Winograd F(4×4, 3×3); then ReLU when `relu`.
