@@ -226,6 +226,14 @@ struct WinogradGeometry {
 
     var tilesPerImage: Int { tilesY * tilesX }
 
+    /// The image of tile `tile` (numbered over all images, row-major within one) and its top-left
+    /// output pixel.
+    @inline(__always)
+    func origin(ofTile tile: Int) -> (image: Int, y: Int, x: Int) {
+        let within = tile % tilesPerImage
+        return (tile / tilesPerImage, 4 * (within / tilesX), 4 * (within % tilesX))
+    }
+
     /// Runs the convolution; `input` and `kernel` may be nil only when Cin is 0.
     func run(input: UnsafePointer<Float>?, kernel: UnsafePointer<Float>?, bias: UnsafePointer<Float>?, relu: Bool,
              output: UnsafeMutablePointer<Float>, tileBlock: Int, workers: Int) {
@@ -311,10 +319,9 @@ struct WinogradGeometry {
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { tmp in
             let t = tmp.baseAddress!
             for tile in tiles {
-                let local = tile - tiles.lowerBound
-                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
-                let y0 = 4 * ty - 1, x0 = 4 * tx - 1
-                let frame = x + image * height * width * cin
+                let local = tile - tiles.lowerBound, origin = origin(ofTile: tile)
+                let (y0, x0) = (origin.y - 1, origin.x - 1)  // the patch starts one pixel into the padding
+                let frame = x + origin.image * height * width * cin
                 var c = 0
                 while c < cin {
                     let count = Swift.min(lanes, cin - c)
@@ -359,11 +366,10 @@ struct WinogradGeometry {
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { tmp in
             let t = tmp.baseAddress!
             for tile in tiles {
-                let local = tile - tiles.lowerBound
-                let image = tile / tilesPerImage, ty = (tile % tilesPerImage) / tilesX, tx = tile % tilesX
-                let y0 = 4 * ty, x0 = 4 * tx
+                let local = tile - tiles.lowerBound, origin = origin(ofTile: tile)
+                let (y0, x0) = (origin.y, origin.x)
                 let rows = Swift.min(4, height - y0), columns = Swift.min(4, width - x0)
-                let frame = out + image * height * width * cout
+                let frame = out + origin.image * height * width * cout
                 var c = 0
                 while c < cout {
                     let count = Swift.min(lanes, cout - c)
