@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import ReferFormer
 import Tensor
 
@@ -43,7 +44,8 @@ struct WinogradBenchmark: ParsableCommand {
         func time(_ body: () -> Void) -> (wall: Double, cpu: Double) {
             let start = Clock.now()
             body()
-            return start.elapsed()
+            let elapsed = start.elapsed()
+            return (elapsed.wall, elapsed.cpu)
         }
         var best = (Double.infinity, Double.infinity), bestCPU = (Double.infinity, Double.infinity), total = 0.0, runs = 0
         while runs < minimumRuns || total < seconds {
@@ -164,7 +166,7 @@ struct WinogradBenchmark: ParsableCommand {
     /// `winogradPolicy` `.never` and `.automatic`.
     func measureBackbone() throws {
         let configuration = ReferFormerConfiguration()
-        let model = try ReferFormerDetector(configuration: configuration, weights: StateDict(generating: ModelBenchmark.randomParameter))
+        let model = try ReferFormerDetector(configuration: configuration, weights: StateDict(generating: StagePass.randomParameter))
         let clip = Tensor.randomNormal(shape: [frames, 3, height, width], seed: 7)
         func run(_ policy: Tensor.WinogradPolicy) {
             Tensor.winogradPolicy = policy
