@@ -4,7 +4,7 @@ VENV       ?= $(CURDIR)/.venv
 # Tests that need an independent client (pyzmq, pycocotools, GStreamer's RTSP server) run this Python.
 export REFERSTREAM_PYTHON ?= $(VENV)/bin/python
 
-.PHONY: all deps build release test clean demo install
+.PHONY: all deps build release test clean demo install bench
 
 all: build
 
@@ -27,6 +27,14 @@ test: deps
 
 clean:
 	rm -rf .build
+
+## bench: release build, then one `referstream-bench all`: per-stage time of the R50 model at 360x640 with
+## its analytic FLOPs and GFLOP/s against a same-run sgemm, peak RSS, streaming cost per frame and the demo
+## model's frames/s: a table, and JSON in bench-out/bench.json (docs/benchmarks.md). PyTorch side by side:
+## tools/bench/compare.py.
+bench: deps
+	$(SWIFT) build -c release --product referstream-bench
+	"$$($(SWIFT) build -c release --show-bin-path)/referstream-bench" all --json bench-out/bench.json
 
 ## demo: the first command to run: installs what is missing, builds in release mode, runs referstreamd on
 ## a generated clip, changes the phrase live, writes overlays and a summary to demo-out/ (scripts/demo.sh)

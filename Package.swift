@@ -90,9 +90,11 @@ let package = Package(
         ),
 
         // MARK: Benchmarks (release-mode speed figures, never inside unit tests)
+        // BenchmarkSupport: analytic FLOP counts, timing, the sgemm baseline and the `make bench` report.
+        .target(name: "BenchmarkSupport", dependencies: ["ReferFormer", "Tensor"]),
         .executableTarget(
             name: "referstream-bench",
-            dependencies: ["Tensor", "Checkpoint", "ReferFormer", "Tokenizer", "Tracking", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Tensor", "Checkpoint", "ReferFormer", "Tokenizer", "Tracking", "BenchmarkSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "tokenizer-bench", dependencies: ["Tokenizer"]),
         .executableTarget(name: "transport-bench", dependencies: ["Transport", "WireProtocol", "ZeroMQ"]),
@@ -112,6 +114,7 @@ let package = Package(
         .testTarget(name: "StrictJSONTests", dependencies: ["StrictJSON"]),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "BenchmarkSupportTests", dependencies: ["BenchmarkSupport", "ReferFormer"]),
         .testTarget(
             name: "TransportTests",
             dependencies: ["Transport", "WireProtocol", "ZeroMQ", "TestSupport"],

@@ -143,6 +143,9 @@ private struct OptionReader {
             case "binary": setBool(key, full, value) { c, v in c.binary = v }
             case "backbone": readBackboneOption(value, path: full)
             case "text_encoder": readTextEncoder(value, path: full)
+            // Provenance that tools/demo/export.py writes next to the options (iteration, minutes, input
+            // size): informational, at the top level only.
+            case "training" where path.isEmpty: break
             case "dilation":
                 if bool(value, full) == true { problems.append("\(full) true (DC5) is not supported: the released models use dilation false") }
             case "position_embedding":

@@ -14,7 +14,8 @@ struct ReferStreamBench: ParsableCommand {
             OPENBLAS_CORETYPE set (as the referstream commands do); set OPENBLAS_CORETYPE yourself, or \
             REFERSTREAM_KEEP_BLAS_KERNEL=1, to measure another kernel.
             """,
-        subcommands: [TensorBenchmark.self, ModelBenchmark.self, SegmentationBenchmark.self, LoadBenchmark.self, StreamBenchmark.self, CheckpointBenchmark.self])
+        subcommands: [AllBenchmark.self, TensorBenchmark.self, ModelBenchmark.self, SegmentationBenchmark.self, LoadBenchmark.self, StreamBenchmark.self, CheckpointBenchmark.self,
+                       WinogradBenchmark.self])
 
     static func main() {
         TensorRuntime.restartWithFastestKernelIfNeeded()

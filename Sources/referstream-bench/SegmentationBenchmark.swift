@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 import ReferFormer
 import Tensor
 
@@ -56,7 +57,8 @@ struct SegmentationBenchmark: ParsableCommand {
         let hs = random.tensor([frames, q, c], scale: 1)
         let boxes = Tensor(shape: [frames, q, 4]) { b in for i in 0..<b.count { b[i] = 0.5 + 0.4 * random.next() } }
         let logits = random.tensor([1, frames, q, 1], scale: 2)
-        let flops = Self.decoderFlops(sizes: sizes, frames: frames, c: c, f: f, m: m, words: words)
+        let flops = ReferFormerFLOPs.pixelDecoder(sizes: sizes.map { (h: $0.0, w: $0.1) }, frames: frames, hiddenDim: c, ffnDim: f, maskDim: m,
+                                                  res2Channels: 256, tokens: words)
 
         print("OpenBLAS core \(TensorRuntime.kernelName); threads \(threads); T = \(frames) at \(height)x\(width); levels \(sizes.map { "\($0.0)x\($0.1)" }.joined(separator: ", ")); L = \(words); setup \(Self.num(setup)) s")
         print("pixel decoder: \(Self.num(flops / 1e9 / Double(frames))) GFLOP per frame")
@@ -75,7 +77,7 @@ struct SegmentationBenchmark: ParsableCommand {
             let post = MaskPostProcessing.process(predLogits: logits, predMasks: masks, originalSize: (2 * height, 2 * width))
             _ = post.binaryMasks()
             let postTime = Self.seconds(clock.now - postStart)
-            let gemm = Self.sgemmRate(&random, clock: clock)
+            let gemm = SgemmBaseline.measure(m: 4096, n: 2048, k: 256, repeats: 4).rate / 1e9
             let label = run == 0 ? "warm-up" : "run \(run)"
             print("\(label): pixel decoder \(Self.num(decoderTime)) s = \(Self.num(decoderTime / Double(frames))) s/frame, "
                   + "\(Self.num(flops / decoderTime / 1e9)) GFLOP/s (plain sgemm now \(Self.num(gemm)) GFLOP/s, ratio \(Int((flops / decoderTime / 1e9 / gemm * 100).rounded())) %); "
@@ -85,34 +87,6 @@ struct SegmentationBenchmark: ParsableCommand {
             }
             print("  stages (s; each up to its recorded intermediate, incl. one NCHW conversion): " + stages.joined(separator: ", "))
         }
-    }
-
-    /// Multiply-add FLOPs (×2) of the pixel decoder from its layer shapes.
-    static func decoderFlops(sizes: [(Int, Int)], frames t: Int, c: Int, f: Int, m: Int, words: Int) -> Double {
-        var total = 0.0
-        for (level, (h, w)) in sizes.enumerated() {
-            let sr = CrossModalFPNDecoder.srRatios[level]
-            let n = Double(t * h * w), cc = Double(c), l = Double(words)
-            let nr = Double(t * (h / sr) * (w / sr))
-            total += n * (level == 0 ? 256 : cc) * cc * 2                       // adapter
-            total += 4 * nr * cc * cc * 2 + 2 * nr * nr * cc * 2                 // self-attention (reduced)
-            total += 2 * n * cc * cc * 2 + 2 * l * cc * cc * 2 + 2 * n * l * cc * 2  // cross-attention
-            total += 2 * n * cc * Double(f) * 2                                   // FFN
-            total += n * cc * cc * 9 * 2                                          // layer 3×3
-            if level == 0 { total += n * cc * Double(m) * 9 * 2 }                 // mask_features 3×3
-        }
-        return total
-    }
-
-    /// GFLOP/s of plain sgemm on a typical decoder shape (4096 × 2048 × 256: an FFN block).
-    static func sgemmRate(_ random: inout SeededUniform, clock: ContinuousClock) -> Double {
-        let (mm, nn, kk) = (4096, 2048, 256)
-        let a = random.tensor([mm, kk], scale: 1), b = random.tensor([nn, kk], scale: 1)
-        let start = clock.now
-        for _ in 0..<8 {
-            _ = a.linear(weight: b)
-        }
-        return 8 * Double(mm * nn * kk * 2) / seconds(clock.now - start) / 1e9
     }
 
     /// The `pixel_decoder.*` and `controller.*` keys of the official R50 model with their shapes (spec §2.3).

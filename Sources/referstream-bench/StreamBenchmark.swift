@@ -4,15 +4,12 @@
 // stage breakdown and the peak RSS; each row in every --pixel-decoder mode (exact, incremental), or
 // with --weights on a real model (models/demo). Release builds only (`swift run -c release referstream-bench stream`).
 import ArgumentParser
+import BenchmarkSupport
 import Foundation
 import ReferFormer
 import Tensor
 import Tokenizer
 import Tracking
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct StreamBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,7 +57,7 @@ struct StreamBenchmark: ParsableCommand {
         TensorRuntime.defaultThreadCount = threads
         let model = try weights.map { path throws in
             try ReferFormerModel.load(weights: URL(fileURLWithPath: path), configurationFile: modelConfig.map { URL(fileURLWithPath: $0) })
-        } ?? ReferFormerModel(configuration: ReferFormerConfiguration(), weights: StateDict(generating: ModelBenchmark.randomParameter))
+        } ?? ReferFormerModel(configuration: ReferFormerConfiguration(), weights: StateDict(generating: StagePass.randomParameter))
         let c = model.configuration
         let words = try RobertaTokenizer(directory: URL(fileURLWithPath: tokenizer))
         let side = shorterSide ?? min(height, width)
@@ -88,11 +85,11 @@ struct StreamBenchmark: ParsableCommand {
         for row in rows {
             let k = min(row.phrases, texts.count)
             // The baseline once per row, then each mode against it (same run).
-            let rerun = noRerun ? nil : try measure(StreamTracker(engine: RerunEveryWindow(inner: engine), configuration: .init(window: row.window, shorterSide: side)),
-                                                    window: row.window, texts: Array(texts.prefix(k)))
+            let rerun = noRerun ? nil : try Self.measure(StreamTracker(engine: RerunEveryWindow(inner: engine), configuration: .init(window: row.window, shorterSide: side)),
+                                                         texts: Array(texts.prefix(k)), width: width, height: height, measured: measured)
             for mode in modes {
-                let streamed = try measure(StreamTracker(engine: engine, configuration: .init(window: row.window, shorterSide: side, pixelDecoderMode: mode)),
-                                           window: row.window, texts: Array(texts.prefix(k)))
+                let streamed = try Self.measure(StreamTracker(engine: engine, configuration: .init(window: row.window, shorterSide: side, pixelDecoderMode: mode)),
+                                                texts: Array(texts.prefix(k)), width: width, height: height, measured: measured)
                 var line = String(format: "%4d %3d %2d  ", row.window.length, row.window.stride, k) + mode.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)
                 line += String(format: "  %7.2f (%6.3f)  [%.2f / %.2f / %.2f]", streamed.perFrame, streamed.cpu, streamed.backbone, streamed.detection, streamed.window)
                 if let rerun {
@@ -101,7 +98,7 @@ struct StreamBenchmark: ParsableCommand {
                 } else {
                     line += "                                      "
                 }
-                line += String(format: "  %6.0f MB", Double(Self.peakRSS()) / 1e6)
+                line += String(format: "  %6.0f MB", Double(ProcessFigures.peakRSS()) / 1e6)
                 say(line)
             }
         }
@@ -113,16 +110,11 @@ struct StreamBenchmark: ParsableCommand {
 
     /// Wall seconds per emitted frame, process CPU seconds per emitted frame (all threads; steadier than
     /// wall time when other processes share the cores), and the stages' wall seconds per emitted frame.
-    struct Measurement { var perFrame: Double; var cpu: Double; var backbone: Double; var detection: Double; var window: Double }
+    struct Measurement { var perFrame: Double; var cpu: Double; var backbone: Double; var detection: Double; var window: Double; var frames: Int }
 
-    static func cpuSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    /// Pushes frames until the first window ran (not counted), then `measured` more windows.
-    func measure(_ tracker: StreamTracker, window: WindowConfiguration, texts: [String]) throws -> Measurement {
+    /// Pushes `width`×`height` frames until the first window ran (not counted), then `measured` more
+    /// windows; the figures are per emitted frame of one phrase.
+    static func measure(_ tracker: StreamTracker, texts: [String], width: Int, height: Int, measured: Int) throws -> Measurement {
         for (i, text) in texts.enumerated() { try tracker.addPhrase(id: "p\(i)", text: text) }
         var rng = UInt64(0x9E3779B97F4A7C15)
         let pixels = (0..<(width * height * 3)).map { _ -> UInt8 in
@@ -136,25 +128,15 @@ struct StreamBenchmark: ParsableCommand {
         }
         while tracker.statistics.windowsRun == 0 { _ = try push() }
         let before = tracker.statistics
-        let start = ContinuousClock.now, cpuStart = Self.cpuSeconds()
+        let start = Clock.now()
         var emitted = 0
         while tracker.statistics.windowsRun < 1 + measured { emitted += try push() }
-        let elapsed = ContinuousClock.now - start
+        let elapsed = start.elapsed()
         let after = tracker.statistics
         let frames = Double(emitted / max(texts.count, 1))
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        return Measurement(perFrame: seconds / frames, cpu: (Self.cpuSeconds() - cpuStart) / frames, backbone: (after.backboneSeconds - before.backboneSeconds) / frames,
+        return Measurement(perFrame: elapsed.wall / frames, cpu: elapsed.cpu / frames, backbone: (after.backboneSeconds - before.backboneSeconds) / frames,
                            detection: (after.detectionSeconds - before.detectionSeconds) / frames,
-                           window: (after.windowSeconds - before.windowSeconds) / frames)
-    }
-
-    /// VmHWM of /proc/self/status, in bytes.
-    static func peakRSS() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
-        }
-        return 0
+                           window: (after.windowSeconds - before.windowSeconds) / frames, frames: emitted / max(texts.count, 1))
     }
 }
 

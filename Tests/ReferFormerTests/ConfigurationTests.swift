@@ -157,6 +157,27 @@ struct ConfigurationTests {
         #expect(encoded.contains("\"dim_feedforward\"") && encoded.contains("\"enc_n_points\"") && encoded.contains("\"backbone\":\"resnet50\""), "\(encoded)")
     }
 
+    @Test("the demo model's config.json (official options + export.py's training note) loads and matches its weights")
+    func demoModelConfiguration() throws {
+        let demo = Fixtures.packageRoot.appendingPathComponent("models/demo")
+        let c = try ReferFormerConfiguration(contentsOf: demo.appendingPathComponent("config.json"))
+        // Expected values: models/demo/config.json, written by tools/demo/export.py from train.py's MODEL.
+        #expect(c.hiddenDim == 64 && c.encLayers == 2 && c.decLayers == 2 && c.numQueries == 5 && c.dimFeedforward == 128)
+        #expect(c.backbone.layers == [1, 1, 1, 1] && c.backbone.widthPerGroup == 8)
+        #expect(c.textEncoder.numHiddenLayers == 1 && c.textEncoder.intermediateSize == 256)
+        let inferred = try ReferFormerConfiguration.inferred(
+            fromShapes: try StateDict(safetensorsAt: demo.appendingPathComponent("weights.safetensors")).shapes)
+        #expect(inferred.hiddenDim == c.hiddenDim && inferred.backbone == c.backbone && inferred.textEncoder.vocabSize == c.textEncoder.vocabSize)
+        // "training" is provenance at the top level only; as an option anywhere else it is refused.
+        let nested = Data(#"{"model": {"hidden_dim": 64, "training": {}}, "backbone": {"layers": [1, 1, 1, 1]}}"#.utf8)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nested-training-\(UUID()).json")
+        try nested.write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect {
+            _ = try ReferFormerConfiguration(contentsOf: url)
+        } throws: { "\($0)".contains("model.training") }
+    }
+
     @Test("two_stage is rejected like the official code does")
     func rejectsTwoStage() throws {
         var c = ReferFormerConfiguration()

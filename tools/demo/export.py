@@ -1,6 +1,9 @@
 """Export a training checkpoint as the shipped demo model (models/demo/).
 
     python tools/demo/export.py --checkpoint /work/demo-train/best.pt --log /work/demo-train/log.jsonl --out models/demo
+    python tools/demo/export.py --shards RUN/shards --set final --log RUN/log.jsonl --out models/demo
+
+(--shards: the folder train.py --shards wrote, e.g. on a GPU machine whose files come back in pieces.)
 
 Writes weights.safetensors (every key of the official state dict, float16, the box-refinement twins
 `transformer.decoder.bbox_embed.*` stored as separate tensors like `bbox_embed.*`), config.json (the
@@ -17,13 +20,25 @@ import torch
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--checkpoint")
+    ap.add_argument("--shards", help="folder with shards.json and the safetensors shards train.py --shards wrote")
+    ap.add_argument("--set", default="final", help="which shard set: final or best")
     ap.add_argument("--log", required=True)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
-    st = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
-    sd = st["model"]
-    from safetensors.torch import save_file
+    from safetensors.torch import save_file, load_file
+    if a.shards:
+        st = json.load(open(os.path.join(a.shards, "shards.json")))
+        chosen = st["sets"][a.set]
+        sd = {}
+        for name in chosen["files"]:
+            sd.update(load_file(os.path.join(a.shards, name)))
+        st["iteration"] = chosen["iteration"]
+    elif a.checkpoint:
+        st = torch.load(a.checkpoint, map_location="cpu", weights_only=False)
+        sd = st["model"]
+    else:
+        raise SystemExit("give --checkpoint or --shards")
     tensors = {k: v.detach().to(torch.float16).contiguous().clone() for k, v in sd.items() if v.is_floating_point()}
     others = [k for k, v in sd.items() if not v.is_floating_point()]
     if others:
@@ -51,7 +66,7 @@ def main():
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     ax[0].plot([r["it"] for r in recs], [r["loss"] for r in recs], lw=0.4, alpha=0.5, label="loss (batch)")
     ax[0].plot([r["it"] for r in recs], [r["loss_smooth"] for r in recs], lw=1.5, label="loss (EMA 0.98)")
-    ax[0].set_xlabel("iteration (batch of 2 clips)"); ax[0].set_ylabel("SetCriterion weighted loss"); ax[0].legend()
+    ax[0].set_xlabel(f"iteration (batch of {cli['batch']} clips)"); ax[0].set_ylabel("SetCriterion weighted loss"); ax[0].legend()
     ax[0].set_yscale("log")
     v = [r for r in recs if "valid" in r]
     if v:

@@ -56,10 +56,12 @@ def setup_official(tokenizer_dir: str):
     sys.path.insert(0, src)
     # torchvision's PyPI wheel is CUDA-built: its _C extension does not load next to the CPU torch, and
     # _meta_registrations then needs the nms/qnms schemas to exist. Define them (never called).
-    lib = torch.library.Library("torchvision", "DEF")
-    lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
-    setup_official._keep = lib
+    # (Only for a CPU-only torch: a CUDA torch next to its matching torchvision loads _C normally.)
+    if torch.version.cuda is None:
+        lib = torch.library.Library("torchvision", "DEF")
+        lib.define("nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        lib.define("qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        setup_official._keep = lib
     import torchvision
     from torchvision.models.resnet import ResNet, Bottleneck
     # 1. compiled op -> pure PyTorch (forward and autograd)
@@ -94,12 +96,13 @@ def setup_official(tokenizer_dir: str):
     return models, opts, misc
 
 
-def official_args(opts):
+def official_args(opts, device="cpu", cls_loss_coef=2.0, set_cost_class=2.0):
     parser = argparse.ArgumentParser(parents=[opts.get_args_parser()])
-    a = parser.parse_args(["--device", "cpu", "--with_box_refine", "--binary", "--masks",
+    a = parser.parse_args(["--device", device, "--with_box_refine", "--binary", "--masks",
                            "--hidden_dim", str(MODEL["hidden_dim"]), "--dim_feedforward", str(MODEL["dim_feedforward"]),
                            "--enc_layers", str(MODEL["enc_layers"]), "--dec_layers", str(MODEL["dec_layers"]),
-                           "--num_queries", str(MODEL["num_queries"])])
+                           "--num_queries", str(MODEL["num_queries"]),
+                           "--cls_loss_coef", str(cls_loss_coef), "--set_cost_class", str(set_cost_class)])
     a.mask_dim = MODEL["mask_dim"]
     a.masks = True
     return a
@@ -172,6 +175,50 @@ def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "tra
     return x, e, target
 
 
+def to_device(target, device):
+    """A target dict on the training device (strings such as the caption stay as they are)."""
+    return {k: (v.to(device, non_blocking=True) if torch.is_tensor(v) else v) for k, v in target.items()}
+
+
+class StreamClips(torch.utils.data.IterableDataset):
+    """Batches of the deterministic data stream from iteration `start` on, rendered by loader workers:
+    worker w renders the batches of iterations start + w, start + w + n, ... and the DataLoader interleaves
+    them back into iteration order, so the stream is the same as rendering in-process."""
+
+    def __init__(self, clip_for_stream, batch, start):
+        self.clip_for_stream, self.batch, self.start = clip_for_stream, batch, start
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        w, n = (0, 1) if info is None else (info.id, info.num_workers)
+        it = self.start + w
+        while True:
+            k0 = it * self.batch
+            yield it * self.batch, [self.clip_for_stream(k0 + b) for b in range(self.batch)]
+            it += n
+
+
+def write_shards(state_dict, folder, prefix, dtype, iteration, max_bytes=15_000_000):
+    """Writes a state dict as safetensors shards of at most max_bytes each (folder/prefix-NN.safetensors)."""
+    from safetensors.torch import save_file
+    os.makedirs(folder, exist_ok=True)
+    shards, cur, size = [], {}, 0
+    for k, v in state_dict.items():
+        t = v.detach().to("cpu", dtype).contiguous().clone()
+        nbytes = t.numel() * t.element_size()
+        if cur and size + nbytes > max_bytes:
+            shards.append(cur); cur, size = {}, 0
+        cur[k] = t; size += nbytes
+    if cur:
+        shards.append(cur)
+    names = []
+    for i, sh in enumerate(shards):
+        name = f"{prefix}-{i:02d}.safetensors"
+        save_file(sh, os.path.join(folder, name), metadata={"iteration": str(iteration)})
+        names.append(name)
+    return {"iteration": iteration, "files": names}
+
+
 def param_groups(model, lr, lr_backbone, lr_text):
     groups = {"main": [], "backbone": [], "text": []}
     for n, p in model.named_parameters():
@@ -228,15 +275,36 @@ def main():
     ap.add_argument("--start-iteration", type=int, default=0)
     ap.add_argument("--start-minutes", type=float, default=0.0, help="training minutes already done (lr schedule)")
     ap.add_argument("--benchmark", type=int, default=0, help="time this many iterations and exit")
+    ap.add_argument("--text-encoder", help="load the text encoder from this file (tools/demo/pretrain_text.py) after "
+                                           "initialising / resuming, with a fresh optimizer state for it")
+    ap.add_argument("--cls-loss-coef", type=float, default=2.0, help="official --cls_loss_coef (class focal loss "
+                                                                    "weight: the only phrase-dependent loss term)")
+    ap.add_argument("--set-cost-class", type=float, default=2.0, help="official --set_cost_class (matcher)")
+    ap.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when available)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="data-loader processes rendering clips (0: render in the training process); the data "
+                         "stream stays the same pure function of (iteration, batch)")
+    ap.add_argument("--warmup", type=int, default=0, help="iterations of linear lr warm-up")
+    ap.add_argument("--shards", help="at the end also write the final (float32) and best (float16) weights as "
+                                     "safetensors shards of <= 15 MB each plus shards.json into this folder "
+                                     "(export.py --shards reads them)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if a.device == "auto" else a.device))
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+        print(f"device: {torch.cuda.get_device_name(device)}", flush=True)
     os.makedirs(a.out, exist_ok=True)
     global TEXT_INIT_RANGE
     TEXT_INIT_RANGE = a.text_init_range
     models, opts, misc = setup_official(a.tokenizer)
-    args = official_args(opts)
+    args = official_args(opts, device.type, a.cls_loss_coef, a.set_cost_class)
     torch.manual_seed(a.seed)
     model, criterion, _ = models.build_model(args) if hasattr(models, "build_model") else models.build(args)
+    model.to(device); criterion.to(device)
     # train every backbone stage (the official code freezes stem + layer1 because they are ImageNet
     # pre-trained; here everything starts from scratch). FrozenBN statistics come from the data.
     for p in model.parameters():
@@ -258,7 +326,7 @@ def main():
     if a.resume and os.path.exists(state_path):
         st = torch.load(state_path, map_location="cpu", weights_only=False)
         model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
+        opt.load_state_dict(st["optimizer"])   # moves the state to the parameters' device
         it, elapsed, best = st["iteration"], st["elapsed"], st.get("best", -1.0)
         if a.reinit_text_encoder:
             from transformers import RobertaModel
@@ -282,25 +350,48 @@ def main():
     elif a.init_from:
         from safetensors.torch import load_file
         model.load_state_dict({k: v.float() for k, v in load_file(a.init_from).items()}, strict=True)
+        model.to(device)
         it, elapsed = a.start_iteration, a.start_minutes * 60
         print(f"initialised from {a.init_from}; data stream at iteration {it}", flush=True)
     else:
         xs, caps, tgts = [], [], []
         for k in range(8):
             x, e, t = make_sample(10_000_000 + k, a.height, a.width, a.clip)
-            xs.append(x); caps.append(e.text); tgts.append(t)
+            xs.append(x.to(device)); caps.append(e.text); tgts.append(to_device(t, device))
         model.eval()
         BatchStatsBN(model)(misc.nested_tensor_from_videos_list(xs), caps, tgts)
         with open(log_path, "w"):
             pass
+    if a.text_encoder:
+        te = torch.load(a.text_encoder, map_location="cpu", weights_only=False)["text_encoder"]
+        model.text_encoder.load_state_dict(te)
+        for p_ in model.text_encoder.parameters():
+            opt.state.pop(p_, None)
+        print(f"text encoder loaded from {a.text_encoder} at iteration {it}", flush=True)
     weight_dict = criterion.weight_dict
 
     def batch(k0):
-        xs, caps, tgts = [], [], []
-        for b in range(a.batch):
-            x, e, t = make_sample(k0 + b, a.height, a.width, a.clip, augment=(k0 // a.batch >= a.augment_from))
-            xs.append(x); caps.append(e.text); tgts.append(t)
-        return misc.nested_tensor_from_videos_list(xs), caps, tgts
+        if loader is not None:
+            got_it, items = next(loader)
+            assert got_it == k0, (got_it, k0)
+        else:
+            items = [clip_for_stream(k0 + b) for b in range(a.batch)]
+        xs = [x.to(device, non_blocking=True) for x, _, _ in items]
+        return (misc.nested_tensor_from_videos_list(xs), [c for _, c, _ in items],
+                [to_device(t, device) for _, _, t in items])
+
+    def clip_for_stream(k):
+        x, e, t = make_sample(k, a.height, a.width, a.clip, augment=(k // a.batch >= a.augment_from))
+        return x, e.text, t
+
+    loader = None
+    if a.workers > 0:
+        loader = iter(torch.utils.data.DataLoader(
+            StreamClips(clip_for_stream, a.batch, it), batch_size=None, num_workers=a.workers,
+            prefetch_factor=4, persistent_workers=True, pin_memory=(device.type == "cuda"),
+            worker_init_fn=lambda _: torch.set_num_threads(1)))
+
+    best_weights = None
 
     def save(tag="state.pt"):
         tmp = os.path.join(a.out, tag + ".tmp")
@@ -316,7 +407,8 @@ def main():
             for k in range(a.valid_clips):
                 kk = 20_000_000 + k if renderer == "train" else k
                 x, e, t = make_sample(kk, a.height, a.width, a.clip, renderer=renderer)
-                out = model(misc.nested_tensor_from_videos_list([x]), [e.text], [t])
+                t = to_device(t, device)
+                out = model(misc.nested_tensor_from_videos_list([x.to(device)]), [e.text], [t])
                 score = out["pred_logits"][0, :, :, 0].sigmoid().mean(0)
                 q = int(score.argmax())
                 logits = out["pred_masks"][0, :, q]
@@ -337,6 +429,8 @@ def main():
     smooth = None
     while it < a.max_iters:
         factor = 0.1 if (it >= a.lr_drop_at or elapsed >= a.lr_drop_minutes * 60) else 1.0
+        if it < a.warmup:
+            factor *= (it + 1) / a.warmup
         for g, base in zip(opt.param_groups, (a.lr, a.lr_backbone, a.lr_text)):
             g["lr"] = base * factor
         samples, caps, tgts = batch(it * a.batch)
@@ -365,7 +459,10 @@ def main():
             if rec["valid"]["valid"] > best:
                 best = rec["valid"]["valid"]
                 save("best.pt")
+                if a.shards:
+                    best_weights = ({k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}, it)
         if it % 10 == 0 or "valid" in rec:
+            rec["it_per_s"] = round((it - run_it0) / (time.time() - run_t0), 3)
             with open(log_path, "a") as fh:
                 fh.write(json.dumps(rec) + "\n")
             print(json.dumps(rec), flush=True)
@@ -374,6 +471,14 @@ def main():
         if elapsed > a.minutes * 60:
             break
     save()
+    if a.shards:
+        meta = {"iteration": it, "elapsed": elapsed, "best": best, "cli": vars(a), "model_config": MODEL,
+                "backbone": BACKBONE, "text": TEXT, "sets": {}}
+        meta["sets"]["final"] = write_shards(model.state_dict(), a.shards, "final", torch.float32, it)
+        if best_weights is not None:
+            meta["sets"]["best"] = write_shards(best_weights[0], a.shards, "best", torch.float16, best_weights[1])
+        with open(os.path.join(a.shards, "shards.json"), "w") as fh:
+            json.dump(meta, fh, indent=1)
     print("done", it, elapsed, flush=True)
 
 

@@ -14,6 +14,9 @@ struct Conv2d: Sendable {
     let layout: ImageLayout
     /// `weight` as channels-last taps (derived at load, not a checkpoint entry); nil for channels-first.
     private let taps: ConvolutionTaps?
+    /// `weight` with its Winograd transform, built on first use, for a channels-first 3×3, stride-1,
+    /// padding-1 layer (not a checkpoint entry); nil otherwise.
+    private let winograd: LazyWinogradKernel?
 
     init(weights: StateDict, prefix: String, inChannels: Int, outChannels: Int, kernel: Int,
          stride: Int = 1, padding: Int = 0, bias: Bool = true, layout: ImageLayout = .channelsFirst) {
@@ -35,10 +38,13 @@ struct Conv2d: Sendable {
         } else {
             taps = nil
         }
+        let winogradShape = layout == .channelsFirst && stride == 1 && padding == 1 && weight.shape[2] == 3 && weight.shape[3] == 3
+        winograd = winogradShape ? LazyWinogradKernel(weight: weight) : nil
     }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
         if let taps { return x.conv2dChannelsLast(taps, bias: bias) }
+        if let winograd { return x.conv2d(winograd: winograd, bias: bias) }
         return x.conv2d(weight: weight, bias: bias, stride: stride, padding: padding)
     }
 }

@@ -67,7 +67,8 @@ extension Tensor {
     /// output pixel (y, x) with x < W, exactly the input pixel under tap (ky, kx); so the convolution is
     /// k² accumulating GEMMs over H·(W+2p) "pixels", of which the 2p per row that wrap around are
     /// discarded (2p/W extra arithmetic, no im2col buffer). Equal to torch's conv2d up to the order of
-    /// the float sums; the bias is added after the last tap.
+    /// the float sums; the bias is added after the last tap. A 3×3 kernel with a Winograd transform
+    /// runs as `winogradConv2dChannelsLast` where `Tensor.winogradPays` says so.
     public func conv2dChannelsLast(_ kernel: ConvolutionTaps, bias: Tensor?) -> Tensor {
         precondition(rank == 4 && shape[3] == kernel.inChannels, "conv2dChannelsLast: input \(shape) does not fit taps \(kernel.taps.shape)")
         let (n, h, w, cin) = (shape[0], shape[1], shape[2], shape[3])
@@ -75,6 +76,9 @@ extension Tensor {
         if let bias { precondition(bias.shape == [cout], "conv2dChannelsLast: bias \(bias.shape) for \(cout) channels") }
         if k == 1 {
             return linear(weight: kernel.taps.reshaped([cout, cin]), bias: bias)
+        }
+        if let winograd = kernel.winograd, Tensor.winogradPays(images: n, cin: cin, cout: cout, height: h, width: w) {
+            return winogradConv2dChannelsLast(winograd.kernel, bias: bias)
         }
         let pw = w + 2 * pad
         let paddedRows = (h + 2 * pad) * pw + 2 * pad  // the last tap reads 2p rows past the padded map (discarded)

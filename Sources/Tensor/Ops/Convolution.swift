@@ -32,6 +32,19 @@ extension Tensor {
         conv2d(weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, chunkElements: Tensor.im2colChunkElements)
     }
 
+    /// torch `F.conv2d(x, weight, bias, stride=1, padding=1)` of a 3×3 weight on (N, Cin, H, W), held
+    /// by the layer with its lazily built Winograd transform: by Winograd F(4×4, 3×3) where
+    /// `Tensor.winogradPays` says so (the input is converted to channels-last and the result back, one
+    /// tiled transpose each), else by `conv2d(weight:bias:stride:padding:)`.
+    public func conv2d(winograd: LazyWinogradKernel, bias: Tensor?) -> Tensor {
+        precondition(rank == 4 && shape[1] == winograd.inChannels,
+                     "conv2d: input \(shape) does not match weight \(winograd.weight.shape) (N, Cin, H, W) × (Cout, Cin, 3, 3)")
+        guard Tensor.winogradPays(images: shape[0], cin: shape[1], cout: winograd.outChannels, height: shape[2], width: shape[3]) else {
+            return conv2d(weight: winograd.weight, bias: bias, stride: 1, padding: 1)
+        }
+        return channelsLast().winogradConv2dChannelsLast(winograd.kernel, bias: bias).channelsFirst()
+    }
+
     /// `conv2d` with an explicit im2col chunk size (tests exercise one-row chunks with it), minimum size
     /// for splitting across cores, and number of cores (nil: `Parallel.threadCount`); tests force both
     /// paths with them.
