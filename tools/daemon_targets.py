@@ -17,8 +17,8 @@ rate like a camera), with a subscriber that receives every mask. Reports:
   `referstream_frame_overhead_seconds`, exact values from its debug log): p50 / p99 / max;
 - peak RSS (VmHWM) and its split at the end (RssAnon: heap; RssFile: the memory-mapped weights and
   libraries), sampled every second;
-- CPU seconds per received frame of the threads outside the inference thread (GStreamer's source,
-  conversion and scaling, the ingest hand-off, the publisher), from /proc/PID/task.
+- CPU seconds per thread name (/proc/PID/task; OpenBLAS and Dispatch workers included), in all and per
+  received frame: GStreamer's source, conversion and scaling threads are the ingest's cost.
 The machine's load (`uptime`) is printed with the figures: on a shared machine latency is noise.
 """
 import argparse
@@ -26,34 +26,17 @@ import json
 import os
 import re
 import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 import zmq
 
+from soak import free_port, metrics  # tools/soak.py, next to this file
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def metrics(address):
-    values = {}
-    text = urllib.request.urlopen("http://%s/metrics" % address, timeout=5).read().decode()
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
 
 
 def percentile(values, q):
@@ -176,25 +159,26 @@ streams:
                 overheads.append(float(match.group(1)))
                 handoffs.append(float(match.group(2)))
                 models.append(float(match.group(3)))
-    received = m.get("referstream_frames_received_total{stream=cam}", 0)
-    processed = m.get("referstream_frames_processed_total{stream=cam}", 0)
+    received = m.get('referstream_frames_received_total{stream="cam"}', 0)
+    processed = m.get('referstream_frames_processed_total{stream="cam"}', 0)
+    windows = m.get('referstream_windows_total{stream="cam"}', 0)
+    stages = {k.split('"')[1]: v for k, v in m.items() if k.startswith("referstream_inference_stage_seconds_total")}
     dropped = {k: v for k, v in m.items() if k.startswith("referstream_frames_dropped_total")}
     cpu = {k: cpu1.get(k, 0) - cpu0.get(k, 0) for k in cpu1}
-    # /proc truncates thread names to 15 characters: "referstream.inference" reads "referstream.inf".
-    inference = sum(cpu.pop(k) for k in list(cpu) if k.startswith("referstream.inf"))
-    others = sorted(((v, k) for k, v in cpu.items() if v > 0.05), reverse=True)
+    busy = sorted(((v, k) for k, v in cpu.items() if v > 0.05), reverse=True)
     result = {
         "load_average": load,
-        "seconds": args.seconds, "frames_received": received, "frames_processed": processed, "dropped": dropped,
+        "seconds": args.seconds, "frames_received": received, "frames_processed": processed, "windows": windows, "dropped": dropped,
         "frame_age_s": {"count": len(ages), "p50": percentile(ages, 50), "p99": percentile(ages, 99), "max": max(ages, default=float("nan"))},
         "overhead_ms": {"count": len(overheads), "p50": percentile(overheads, 50), "p99": percentile(overheads, 99),
                         "max": max(overheads, default=float("nan")), "handoff_p99": percentile(handoffs, 99)},
         "model_s_per_push": {"p50": percentile(models, 50), "max": max(models, default=float("nan"))},
+        "stage_s_per_window": {k: v / max(windows, 1) for k, v in stages.items()},
         "overhead_histogram": {k: v for k, v in m.items() if k.startswith("referstream_frame_overhead_seconds")},
         "rss_gb": {"after_load": loaded["VmRSS"] / 1e9, "peak_VmHWM": peak["VmHWM"] / 1e9,
                    "end_anon": end_status["RssAnon"] / 1e9, "end_file": end_status["RssFile"] / 1e9},
-        "cpu_s_per_received_frame_outside_inference": {k: round(v / max(received, 1), 5) for v, k in others},
-        "cpu_s_inference_thread": inference,
+        "thread_cpu_s": {k: round(v, 2) for v, k in busy},
+        "cpu_s_per_received_frame": {k: round(v / max(received, 1), 5) for v, k in busy},
     }
     print(json.dumps(result, indent=1))
 

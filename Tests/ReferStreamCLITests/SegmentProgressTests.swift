@@ -13,12 +13,7 @@ struct SegmentProgressTests {
         let binary = try #require(builtProduct("referstream"), "the referstream executable is not built next to the tests (swift build --build-tests)")
         let directory = try temporaryDirectory("segment-progress")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let clip = directory.appendingPathComponent("clip.mp4")
-        let made = try run(URL(fileURLWithPath: "/usr/bin/gst-launch-1.0"), [
-            "-q", "videotestsrc", "num-buffers=6", "pattern=ball", "!", "video/x-raw,width=96,height=64,framerate=10/1",
-            "!", "x264enc", "!", "mp4mux", "!", "filesink", "location=\(clip.path)",
-        ])
-        try #require(made.status == 0, "\(made)")
+        let clip = try makeBallClip(in: directory, frames: 6)
         let script = """
             import json, os, pty, subprocess, sys
             primary, secondary = pty.openpty()

@@ -95,12 +95,7 @@ struct StaticInstallTests {
         let directory = try temporaryDirectory("static-install")
         defer { try? FileManager.default.removeItem(at: directory) }
         let model = prefix.appendingPathComponent("share/referstream/model")
-        let clip = directory.appendingPathComponent("clip.mp4")
-        let made = try run(URL(fileURLWithPath: "/usr/bin/gst-launch-1.0"), [
-            "-q", "videotestsrc", "num-buffers=4", "pattern=ball", "!", "video/x-raw,width=96,height=64,framerate=10/1",
-            "!", "x264enc", "!", "mp4mux", "!", "filesink", "location=\(clip.path)",
-        ])
-        try #require(made.status == 0, "\(made)")
+        let clip = try makeBallClip(in: directory, frames: 4)
 
         func segment(_ binary: URL, hidden: Bool, into name: String) throws -> (CommandResult, URL) {
             let out = directory.appendingPathComponent(name)
