@@ -150,15 +150,14 @@ streams:
 
     with watcher.lock:
         ages = list(watcher.ages)
-    overheads, handoffs, models = [], [], []
-    pattern = re.compile(r"frame overhead ([0-9.]+) ms \(hand-off ([0-9.]+) ms\), model ([0-9.]+) s")
+    overheads, handoffs, engines, publishes, models = [], [], [], [], []
+    pattern = re.compile(r"frame overhead ([0-9.]+) ms \(hand-off ([0-9.]+) ms, engine ([0-9.]+) ms, publish (-?[0-9.]+) ms\), model ([0-9.]+) s")
     with open(log_path) as f:
         for line in f:
             match = pattern.search(line)
             if match:
-                overheads.append(float(match.group(1)))
-                handoffs.append(float(match.group(2)))
-                models.append(float(match.group(3)))
+                for values, group in ((overheads, 1), (handoffs, 2), (engines, 3), (publishes, 4), (models, 5)):
+                    values.append(float(match.group(group)))
     received = m.get('referstream_frames_received_total{stream="cam"}', 0)
     processed = m.get('referstream_frames_processed_total{stream="cam"}', 0)
     windows = m.get('referstream_windows_total{stream="cam"}', 0)
@@ -171,7 +170,11 @@ streams:
         "seconds": args.seconds, "frames_received": received, "frames_processed": processed, "windows": windows, "dropped": dropped,
         "frame_age_s": {"count": len(ages), "p50": percentile(ages, 50), "p99": percentile(ages, 99), "max": max(ages, default=float("nan"))},
         "overhead_ms": {"count": len(overheads), "p50": percentile(overheads, 50), "p99": percentile(overheads, 99),
-                        "max": max(overheads, default=float("nan")), "handoff_p99": percentile(handoffs, 99)},
+                        "max": max(overheads, default=float("nan")), "handoff_p99": percentile(handoffs, 99),
+                        "engine_p99": percentile(engines, 99), "publish_p99": percentile(publishes, 99),
+                        # The daemon's default window is 3/3: a window's post-processing lands on the frame that
+                        # completes it; spread over the window's 3 frames:
+                        "per_frame_of_window_p99": percentile([sum(overheads[i:i + 3]) / 3 for i in range(0, len(overheads) - 2, 3)], 99)},
         "model_s_per_push": {"p50": percentile(models, 50), "max": max(models, default=float("nan"))},
         "stage_s_per_window": {k: v / max(windows, 1) for k, v in stages.items()},
         "overhead_histogram": {k: v for k, v in m.items() if k.startswith("referstream_frame_overhead_seconds")},

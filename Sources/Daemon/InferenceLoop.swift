@@ -183,7 +183,7 @@ final class InferenceLoop: @unchecked Sendable {
         publish(masks, stream: work.stream, state: &state)
         if case .frame(let frame) = work.item {
             recordOverhead(stream: work.stream, frame: frame.index, receivedAt: frame.receivedAt, dequeued: dequeued,
-                           idleSince: idleSince, modelSeconds: modelSeconds)
+                           idleSince: idleSince, modelSeconds: modelSeconds, engineSeconds: elapsed.seconds - modelSeconds)
         }
         if case .end = work.item {
             engines.removeValue(forKey: work.stream)
@@ -200,13 +200,16 @@ final class InferenceLoop: @unchecked Sendable {
     /// carries that window's post-processing for all of its frames. GStreamer's decoding and
     /// conversion run on its own threads, in parallel, and are not in it.
     private func recordOverhead(stream: String, frame: Int, receivedAt: ContinuousClock.Instant, dequeued: ContinuousClock.Instant,
-                                idleSince: ContinuousClock.Instant, modelSeconds: Double) {
+                                idleSince: ContinuousClock.Instant, modelSeconds: Double, engineSeconds: Double) {
         let handOff = max(dequeued - max(receivedAt, idleSince), .zero)
         let inLoop = (ContinuousClock.now - dequeued) - .nanoseconds(Int64(modelSeconds * 1e9))
         let overhead = max(handOff + inLoop, .zero)
         metrics.timer("referstream_frame_overhead_seconds", ["stream": stream]).recordNanoseconds(overhead.nanoseconds)
         if logger.logLevel <= .debug {
-            logger.with(stream: stream, frame: frame).debug("\(String(format: "frame overhead %.3f ms (hand-off %.3f ms), model %.3f s", overhead.seconds * 1e3, handOff.seconds * 1e3, modelSeconds))")
+            // The parts: hand-off, the engine outside the model (linking, mask resizing), the rest
+            // (phrase actions, encoding and publishing the masks, metrics).
+            let (total, hand, engine) = (overhead.seconds * 1e3, handOff.seconds * 1e3, max(engineSeconds, 0) * 1e3)
+            logger.with(stream: stream, frame: frame).debug("\(String(format: "frame overhead %.3f ms (hand-off %.3f ms, engine %.3f ms, publish %.3f ms), model %.3f s", total, hand, engine, total - hand - engine, modelSeconds))")
         }
     }
 

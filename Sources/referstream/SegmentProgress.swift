@@ -7,7 +7,7 @@ import Glibc
 
 /// `segment`'s progress line on standard error (only when it is a terminal), redrawn in place.
 ///
-/// Every step reports itself (`ProgressReportingModel` wraps the network's stages; the command reports
+/// Every step reports itself (`SegmentProgressModel` wraps the network's stages; the command reports
 /// the frames it reads and the masks it writes), and while a step runs the line is redrawn twice a
 /// second, so it never stands still during a long step.
 ///
@@ -19,10 +19,10 @@ import Glibc
 /// phrase the per-frame stages (encoder + decoder, frame by frame) and the pixel decoder + mask head
 /// on all frames, then writing. The percentage is the share of that work done, in seconds: each stage's
 /// cost per frame is what it measured so far, and before a stage first runs, the backbone's cost per
-/// frame times the stage's ratio measured on the R50 model at 360 px (encoder + decoder 1.3×, pixel
-/// decoder + mask head 2.2×; issue #15's per-stage figures). Inside a running step the work done grows
-/// with its elapsed time up to its estimate, so the ETA counts down smoothly; it is corrected once
-/// when a stage that had only the estimate finishes. The percentage shown never goes back, and reads
+/// frame times the stage's ratio measured on the R50 model at 360×640 (release, 8 frames: encoder +
+/// decoder 1.6×, pixel decoder + mask head 2.3× the backbone per frame). Inside a running step the
+/// work done grows with its elapsed time up to its estimate, so the ETA counts down smoothly; it is
+/// corrected once when a stage that had only the estimate finishes. The percentage shown never goes back, and reads
 /// 100 only once the last frame is written.
 // Safety: the mutable state is behind `state`'s mutex; `timer` is set once in `init`, and a dispatch
 // source may be cancelled from any thread.
@@ -31,12 +31,12 @@ final class SegmentProgress: @unchecked Sendable {
     enum Stage: Int, CaseIterable, Sendable {
         case backbone, detection, window, writing
 
-        /// Cost per frame relative to the backbone, until the stage has run once (R50 at 360 px).
+        /// Cost per frame relative to the backbone, until the stage has run once (R50 at 360×640).
         var prior: Double {
             switch self {
             case .backbone: 1
-            case .detection: 1.3
-            case .window: 2.2
+            case .detection: 1.6
+            case .window: 2.3
             case .writing: 0.02
             }
         }
