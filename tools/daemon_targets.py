@@ -29,12 +29,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-import zmq
-
-from soak import free_port, metrics  # tools/soak.py, next to this file
+from soak import Watcher, free_port, metrics  # tools/soak.py, next to this file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -70,23 +67,6 @@ def thread_cpu(pid):
         fields = stat[stat.rindex(")") + 2:].split()
         out[name] = out.get(name, 0) + (int(fields[11]) + int(fields[12])) / tick
     return out
-
-
-class Watcher(threading.Thread):
-    def __init__(self, endpoint):
-        super().__init__(daemon=True)
-        self.sock = zmq.Context.instance().socket(zmq.SUB)
-        self.sock.setsockopt(zmq.SUBSCRIBE, b"masks/")
-        self.sock.connect(endpoint)
-        self.lock = threading.Lock()
-        self.ages = []
-
-    def run(self):
-        while True:
-            _, header, _ = self.sock.recv_multipart()
-            h = json.loads(header)
-            with self.lock:
-                self.ages.append(h["publish_time"] - h["capture_time"])
 
 
 def main():
