@@ -130,13 +130,14 @@ streams:
 
     with watcher.lock:
         ages = list(watcher.ages)
-    overheads, handoffs, engines, publishes, models = [], [], [], [], []
-    pattern = re.compile(r"frame overhead ([0-9.]+) ms \(hand-off ([0-9.]+) ms, engine ([0-9.]+) ms, publish (-?[0-9.]+) ms\), model ([0-9.]+) s")
+    overheads, handoffs, engines, publishes, publish_cpus, models = [], [], [], [], [], []
+    pattern = re.compile(r"frame overhead ([0-9.]+) ms \(hand-off ([0-9.]+) ms, engine ([0-9.]+) ms, publish (-?[0-9.]+) ms, "
+                         r"publish CPU ([0-9.]+) ms\), model ([0-9.]+) s")
     with open(log_path) as f:
         for line in f:
             match = pattern.search(line)
             if match:
-                for values, group in ((overheads, 1), (handoffs, 2), (engines, 3), (publishes, 4), (models, 5)):
+                for values, group in ((overheads, 1), (handoffs, 2), (engines, 3), (publishes, 4), (publish_cpus, 5), (models, 6)):
                     values.append(float(match.group(group)))
     received = m.get('referstream_frames_received_total{stream="cam"}', 0)
     processed = m.get('referstream_frames_processed_total{stream="cam"}', 0)
@@ -152,6 +153,7 @@ streams:
         "overhead_ms": {"count": len(overheads), "p50": percentile(overheads, 50), "p99": percentile(overheads, 99),
                         "max": max(overheads, default=float("nan")), "handoff_p99": percentile(handoffs, 99),
                         "engine_p99": percentile(engines, 99), "publish_p99": percentile(publishes, 99),
+                        "publish_cpu_p99": percentile(publish_cpus, 99),
                         # The daemon's default window is 3/3: a window's post-processing lands on the frame that
                         # completes it; spread over the window's 3 frames:
                         "per_frame_of_window_p99": percentile([sum(overheads[i:i + 3]) / 3 for i in range(0, len(overheads) - 2, 3)], 99)},

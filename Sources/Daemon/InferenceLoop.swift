@@ -180,10 +180,12 @@ final class InferenceLoop: @unchecked Sendable {
             metrics.counter("referstream_windows_total", ["stream": work.stream]).increment(by: Int64(statistics.windowsRun - state.windows))
             state.windows = statistics.windowsRun
         }
+        let publishCPU = Self.threadCPUSeconds()
         publish(masks, stream: work.stream, state: &state)
         if case .frame(let frame) = work.item {
             recordOverhead(stream: work.stream, frame: frame.index, receivedAt: frame.receivedAt, dequeued: dequeued,
-                           idleSince: idleSince, modelSeconds: modelSeconds, engineSeconds: elapsed.seconds - modelSeconds)
+                           idleSince: idleSince, modelSeconds: modelSeconds, engineSeconds: elapsed.seconds - modelSeconds,
+                           publishCPUSeconds: Self.threadCPUSeconds() - publishCPU)
         }
         if case .end = work.item {
             engines.removeValue(forKey: work.stream)
@@ -200,17 +202,25 @@ final class InferenceLoop: @unchecked Sendable {
     /// carries that window's post-processing for all of its frames. GStreamer's decoding and
     /// conversion run on its own threads, in parallel, and are not in it.
     private func recordOverhead(stream: String, frame: Int, receivedAt: ContinuousClock.Instant, dequeued: ContinuousClock.Instant,
-                                idleSince: ContinuousClock.Instant, modelSeconds: Double, engineSeconds: Double) {
+                                idleSince: ContinuousClock.Instant, modelSeconds: Double, engineSeconds: Double, publishCPUSeconds: Double) {
         let handOff = max(dequeued - max(receivedAt, idleSince), .zero)
         let inLoop = (ContinuousClock.now - dequeued) - .nanoseconds(Int64(modelSeconds * 1e9))
         let overhead = max(handOff + inLoop, .zero)
         metrics.timer("referstream_frame_overhead_seconds", ["stream": stream]).recordNanoseconds(overhead.nanoseconds)
         if logger.logLevel <= .debug {
             // The parts: hand-off, the engine outside the model (linking, mask resizing), the rest
-            // (phrase actions, encoding and publishing the masks, metrics).
+            // (phrase actions, handing the masks to the publisher, metrics), and the CPU time of
+            // publishing on this thread (wall time minus it is waiting for a core).
             let (total, hand, engine) = (overhead.seconds * 1e3, handOff.seconds * 1e3, max(engineSeconds, 0) * 1e3)
-            logger.with(stream: stream, frame: frame).debug("\(String(format: "frame overhead %.3f ms (hand-off %.3f ms, engine %.3f ms, publish %.3f ms), model %.3f s", total, hand, engine, total - hand - engine, modelSeconds))")
+            logger.with(stream: stream, frame: frame).debug("\(String(format: "frame overhead %.3f ms (hand-off %.3f ms, engine %.3f ms, publish %.3f ms, publish CPU %.3f ms), model %.3f s", total, hand, engine, total - hand - engine, publishCPUSeconds * 1e3, modelSeconds))")
         }
+    }
+
+    /// CPU time of the calling thread (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), in seconds.
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     private func publish(_ masks: [EngineMask], stream: String, state: inout EngineState) {
