@@ -20,10 +20,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-## test: install what is missing, build, and run the whole test suite
+## test: install what is missing, build, and run the whole test suite. `make install` output goes to
+## .build/install-check first (release, static Swift standard library), for StaticInstallTests, which
+## runs it with the toolchain hidden.
+INSTALL_CHECK ?= $(CURDIR)/.build/install-check
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@bash scripts/install.sh /usr/local "$(INSTALL_CHECK)"
+	REFERSTREAM_INSTALL_CHECK="$(INSTALL_CHECK)/usr/local" $(SWIFT) test --skip-build
 
 clean:
 	rm -rf .build

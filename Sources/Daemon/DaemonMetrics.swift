@@ -31,6 +31,11 @@ final class DaemonMetrics: Sendable {
                                .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
         factory.durationHistogramBuckets["referstream_frame_age_seconds"] = age
         factory.durationHistogramBuckets["referstream_inference_push_seconds"] = age
+        // Pipeline overhead per frame, outside the model (InferenceLoop): target ≤ 10 ms at p99.
+        factory.durationHistogramBuckets["referstream_frame_overhead_seconds"] = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250),
+        ]
         self.factory = factory
         // Declared up front so that a scrape shows them at 0 before anything happened.
         for result in ["ok", "error"] { _ = counter("referstream_control_requests_total", ["result": result]) }
@@ -98,6 +103,7 @@ final class DaemonMetrics: Sendable {
         for place in ["source", "queue"] { _ = counter("referstream_frames_dropped_total", ["stream": stream, "where": place]) }
         _ = timer("referstream_frame_age_seconds", labels)
         _ = timer("referstream_inference_push_seconds", labels)
+        _ = timer("referstream_frame_overhead_seconds", labels)
     }
 
     /// Sets `referstream_stream_state{stream, state}` to 1 for `state` and 0 for the others.

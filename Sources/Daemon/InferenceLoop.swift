@@ -90,6 +90,8 @@ final class InferenceLoop: @unchecked Sendable {
         var lastPing = ContinuousClock.now
         var lastStatus = ContinuousClock.now
         notifier.watchdog()
+        // Since when the loop has been free to take a frame (for the hand-off part of the overhead).
+        var idleSince = ContinuousClock.now
         while !hub.stopping {
             let work = hub.nextWork(timeout: keepAlive)
             let now = ContinuousClock.now
@@ -103,7 +105,8 @@ final class InferenceLoop: @unchecked Sendable {
             }
             guard let work else { continue }
             for id in work.retired { engines.removeValue(forKey: id) }
-            process(work)
+            process(work, dequeued: now, idleSince: idleSince)
+            idleSince = ContinuousClock.now
         }
     }
 
@@ -114,7 +117,15 @@ final class InferenceLoop: @unchecked Sendable {
         return "\(reports.filter(\.active).count) streams running (\(live) live), \(processed) frames processed"
     }
 
-    private func process(_ work: StreamHub.Work) {
+    /// Stages of the engine's statistics that are the model's compute (the rest of a frame's time in
+    /// the loop is pipeline overhead). `backbone` includes the input normalisation (the frames arrive
+    /// at the network size: GStreamer scales them).
+    static let modelStages = ["backbone", "detection", "text", "window"]
+
+    /// - Parameters:
+    ///   - dequeued: when the hub handed the work over.
+    ///   - idleSince: when the loop became free to take it (after the previous work).
+    private func process(_ work: StreamHub.Work, dequeued: ContinuousClock.Instant, idleSince: ContinuousClock.Instant) {
         let log = logger.with(stream: work.stream)
         if let phrases = work.initialPhrases {
             let engine = StreamEngine(model: model, window: work.window, shorterSide: shorterSide, pixelDecoder: pixelDecoder)
@@ -166,17 +177,53 @@ final class InferenceLoop: @unchecked Sendable {
         for (stage, seconds) in statistics.stageSeconds {
             metrics.add(seconds: seconds - (state.stages[stage] ?? 0), to: "referstream_inference_stage_seconds_total", ["stage": stage])
         }
+        let modelSeconds = Self.modelStages.reduce(0.0) { $0 + (statistics.stageSeconds[$1] ?? 0) - (state.stages[$1] ?? 0) }
         state.stages = statistics.stageSeconds
         if statistics.windowsRun > state.windows {
             metrics.counter("referstream_windows_total", ["stream": work.stream]).increment(by: Int64(statistics.windowsRun - state.windows))
             state.windows = statistics.windowsRun
         }
+        let publishCPU = Self.threadCPUSeconds()
         publish(masks, stream: work.stream, state: &state)
+        if case .frame(let frame) = work.item {
+            recordOverhead(stream: work.stream, frame: frame.index, receivedAt: frame.receivedAt, dequeued: dequeued,
+                           idleSince: idleSince, modelSeconds: modelSeconds, engineSeconds: elapsed.seconds - modelSeconds,
+                           publishCPUSeconds: Self.threadCPUSeconds() - publishCPU)
+        }
         if case .end = work.item {
             engines.removeValue(forKey: work.stream)
         } else {
             engines[work.stream] = state
         }
+    }
+
+    /// `referstream_frame_overhead_seconds`: what the pipeline adds to a frame outside the model — the
+    /// hand-off from arrival to the loop (only the part while the loop was free: waiting behind the
+    /// model is not overhead, and frame age shows it), then everything the loop does for the frame
+    /// but the model's stages (phrase actions, window bookkeeping, query linking, mask resizing and
+    /// thresholding, encoding and publishing the masks, metrics). A frame that completes a window
+    /// carries that window's post-processing for all of its frames. GStreamer's decoding and
+    /// conversion run on its own threads, in parallel, and are not in it.
+    private func recordOverhead(stream: String, frame: Int, receivedAt: ContinuousClock.Instant, dequeued: ContinuousClock.Instant,
+                                idleSince: ContinuousClock.Instant, modelSeconds: Double, engineSeconds: Double, publishCPUSeconds: Double) {
+        let handOff = max(dequeued - max(receivedAt, idleSince), .zero)
+        let inLoop = (ContinuousClock.now - dequeued) - .nanoseconds(Int64(modelSeconds * 1e9))
+        let overhead = max(handOff + inLoop, .zero)
+        metrics.timer("referstream_frame_overhead_seconds", ["stream": stream]).recordNanoseconds(overhead.nanoseconds)
+        if logger.logLevel <= .debug {
+            // The parts: hand-off, the engine outside the model (linking, mask resizing), the rest
+            // (phrase actions, handing the masks to the publisher, metrics), and the CPU time of
+            // publishing on this thread (wall time minus it is waiting for a core).
+            let (total, hand, engine) = (overhead.seconds * 1e3, handOff.seconds * 1e3, max(engineSeconds, 0) * 1e3)
+            logger.with(stream: stream, frame: frame).debug("\(String(format: "frame overhead %.3f ms (hand-off %.3f ms, engine %.3f ms, publish %.3f ms, publish CPU %.3f ms), model %.3f s", total, hand, engine, total - hand - engine, publishCPUSeconds * 1e3, modelSeconds))")
+        }
+    }
+
+    /// CPU time of the calling thread (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), in seconds.
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
 
     private func publish(_ masks: [EngineMask], stream: String, state: inout EngineState) {

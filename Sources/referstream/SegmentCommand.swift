@@ -80,7 +80,7 @@ struct SegmentCommand: ParsableCommand {
     var maxMemory: Double?
 
     func run() throws {
-        let progress = SegmentProgress(total: nil)
+        let progress = SegmentProgress()
         do {
             try segment(progress)
         } catch let error as CLIError {
@@ -135,8 +135,10 @@ struct SegmentCommand: ParsableCommand {
 
         let (tokenizer, model) = try self.model.load()
         try InferCommand.checkTokenizer(tokenizer, model: model)
-        let tracker = StreamTracker(model: model, tokenizer: tokenizer,
-                                    configuration: TrackingConfiguration(window: window, shorterSide: shorterSide, pixelDecoderMode: pixelDecoder))
+        let configuration = TrackingConfiguration(window: window, shorterSide: shorterSide, pixelDecoderMode: pixelDecoder)
+        let tracker = StreamTracker(engine: SegmentProgressModel(base: ReferFormerTrackingModel(model: model, tokenizer: tokenizer, shorterSide: shorterSide),
+                                                                 progress: progress),
+                                    configuration: configuration)
         let phrases = texts.enumerated().map { (id: "p\($0.offset + 1)", text: $0.element) }
         for phrase in phrases {
             do {
@@ -156,16 +158,26 @@ struct SegmentCommand: ParsableCommand {
         let writer = SegmentWriter(folder: outputURL, phrases: phrases, overlay: overlay)
         try writer.prepare()
         Interrupt.install()
-        progress.total = expected
+        progress.begin(total: expected, phrases: phrases.count, wholeVideo: window.isWholeVideo)
 
         var pixels: [Int: [UInt8]] = [:]
         var decoded = 0
         var interrupted = false
         var firstTime: Duration?
         let start = ContinuousClock.now
+        // Frame by frame, so that writing a whole video's masks shows on the progress line too.
         func emit(_ masks: [TrackedMask]) throws {
-            try writer.write(masks, name: source.frameName, pixels: pixels)
-            for m in masks { pixels[m.frameIndex] = nil }
+            let frames = masks.reduce(into: [Int]()) { if $0.last != $1.frameIndex { $0.append($1.frameIndex) } }
+            var start = masks.startIndex
+            for (k, frame) in frames.enumerated() {
+                let end = masks[start...].firstIndex { $0.frameIndex != frame } ?? masks.endIndex
+                progress.stepStarted(.writing, frames: 1, item: (k + 1, frames.count))
+                defer { progress.stepFinished() }
+                try writer.write(Array(masks[start..<end]), name: source.frameName, pixels: pixels)
+                pixels[frame] = nil
+                progress.update(decoded: decoded, written: writer.framesWritten)
+                start = end
+            }
         }
 
         var next: VideoFrame? = first
@@ -185,9 +197,9 @@ struct SegmentCommand: ParsableCommand {
             }
             if expected == nil, decoded == 2, let total = source.duration, let t0 = firstPTS(first), let t1 = frame.presentationTime, t1 > t0 {
                 expected = Int((total.seconds / (t1 - t0).seconds).rounded())
-                progress.total = expected.map { min($0, frames ?? .max) }
+                progress.setTotal(expected.map { min($0, frames ?? .max) })
             }
-            progress.show(done: writer.framesWritten, decoded: decoded, step: window.isWholeVideo ? "backbone" : "window")
+            progress.update(decoded: decoded, written: writer.framesWritten)
             let stream = StreamFrame(pixels: frame.pixels, width: frame.width, height: frame.height, index: decoded - 1, timestamp: frame.presentationTime)
             do {
                 try emit(try tracker.push(stream))
@@ -200,7 +212,7 @@ struct SegmentCommand: ParsableCommand {
             if next == nil && Interrupt.requested { interrupted = true }
         }
         if !interrupted {
-            progress.show(done: writer.framesWritten, decoded: decoded, step: "last window")
+            if window.isWholeVideo { progress.setTotal(decoded) }  // every frame read is in the clip
             do {
                 try emit(try tracker.flush())
             } catch let error as TrackingError {

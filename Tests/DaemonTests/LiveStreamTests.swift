@@ -90,6 +90,11 @@ struct LiveStreamTests {
         #expect(last["referstream_frames_received_total{stream=clip}"] == Double(frames))
         #expect((last["referstream_masks_published_total{}"] ?? 0) >= Double(frames), "\(last.metrics.filter { $0.key.contains("masks") })")
         #expect((last["referstream_frame_age_seconds_count{stream=clip}"] ?? 0) == Double(frames))
+        // One overhead observation per processed frame; the histogram's buckets are cumulative.
+        #expect(first.types["referstream_frame_overhead_seconds"] == "histogram")
+        #expect(last["referstream_frame_overhead_seconds_count{stream=clip}"] == Double(frames))
+        #expect(last["referstream_frame_overhead_seconds_bucket{le=+Inf,stream=clip}"] == Double(frames),
+                "\(last.metrics.filter { $0.key.hasPrefix("referstream_frame_overhead") })")
         #expect((last["referstream_windows_total{stream=clip}"] ?? 0) >= Double(frames / 3))
         #expect((last["referstream_inference_stage_seconds_total{stage=backbone}"] ?? 0) > 0)
         #expect(last["referstream_stream_state{state=eos,stream=clip}"] == 1)

@@ -280,6 +280,8 @@ def main():
     ap.add_argument("--cls-loss-coef", type=float, default=2.0, help="official --cls_loss_coef (class focal loss "
                                                                     "weight: the only phrase-dependent loss term)")
     ap.add_argument("--set-cost-class", type=float, default=2.0, help="official --set_cost_class (matcher)")
+    ap.add_argument("--freeze", default="", help="comma-separated parts that do not train: backbone, text "
+                                                 "(the RoBERTa encoder; the resizer still trains)")
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when available)")
     ap.add_argument("--workers", type=int, default=0,
                     help="data-loader processes rendering clips (0: render in the training process); the data "
@@ -368,6 +370,15 @@ def main():
         for p_ in model.text_encoder.parameters():
             opt.state.pop(p_, None)
         print(f"text encoder loaded from {a.text_encoder} at iteration {it}", flush=True)
+    frozen = {f for f in a.freeze.split(",") if f}
+    if frozen - {"backbone", "text"}:
+        sys.exit(f"--freeze: unknown part(s) {sorted(frozen - {'backbone', 'text'})}")
+    for n, p_ in model.named_parameters():
+        if ("backbone" in frozen and n.startswith("backbone.0")) or ("text" in frozen and n.startswith("text_encoder")):
+            p_.requires_grad_(False)
+            p_.grad = None
+    if frozen:
+        print(f"frozen: {sorted(frozen)}", flush=True)
     weight_dict = criterion.weight_dict
 
     def batch(k0):
