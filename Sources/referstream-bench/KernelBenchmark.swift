@@ -78,6 +78,12 @@ struct KernelBenchmark: ParsableCommand {
         let stride4 = Tensor.randomNormal(shape: [((height - 1) / 2 + 1 - 1) / 2 + 1, ((width - 1) / 2 + 1 - 1) / 2 + 1, heads * d], seed: 7)
         let w1 = Tensor.randomNormal(shape: [2048, heads * d], seed: 8) * 0.06, b1 = Tensor.randomNormal(shape: [2048], seed: 9)
         let w2 = Tensor.randomNormal(shape: [heads * d, 2048], seed: 10) * 0.02, b2 = Tensor.randomNormal(shape: [heads * d], seed: 11)
+        let s4tokens = stride4.reshaped([-1, 1, heads * d]), words = Tensor.randomNormal(shape: [16, 1, heads * d], seed: 12)
+        let encoderTokens = tokensMatrix.reshaped([tokens, 1, heads * d]), reduced = Tensor.randomNormal(shape: [440, 1, heads * d], seed: 15)
+        let mha = MultiheadAttentionWeights(inProjWeight: Tensor.randomNormal(shape: [3 * heads * d, heads * d], seed: 13) * 0.06,
+                                            inProjBias: Tensor.zeros([3 * heads * d]),
+                                            outProjWeight: Tensor.randomNormal(shape: [heads * d, heads * d], seed: 14) * 0.06,
+                                            outProjBias: Tensor.zeros([heads * d]))
         return [
             ("MSDeformAttn sampler, encoder layer (\(tokens) q)",
              { msDeformAttnCore(value: value, spatialShapes: levels, levelStartIndex: starts, samplingLocations: locations, attentionWeights: weights) },
@@ -88,6 +94,22 @@ struct KernelBenchmark: ParsableCommand {
             ("LayerNorm, pixel decoder stride 4 × 256",
              { stride4.layerNorm(weight: gamma, bias: beta, eps: 1e-5) },
              { stride4.layerNormReference(weight: gamma, bias: beta, eps: 1e-5) }),
+            // Timing probes without a reference (B = A): where a stride-4 pixel-decoder block spends its time.
+            ("MHA 14400 q × 16 words (cross-attn, stride 4)",
+             { multiheadAttention(query: s4tokens, key: words, value: words, weights: mha, heads: heads).output },
+             { multiheadAttentionReference(query: s4tokens, key: words, value: words, weights: mha, heads: heads).output }),
+            ("MHA 4820 q × 16 words (early fusion)",
+             { multiheadAttention(query: encoderTokens, key: words, value: words, weights: mha, heads: heads).output },
+             { multiheadAttentionReference(query: encoderTokens, key: words, value: words, weights: mha, heads: heads).output }),
+            ("MHA self-attention 440 tokens (stride 4, sr 8, 2 frames)",
+             { multiheadAttention(query: reduced, key: reduced, value: reduced, weights: mha, heads: heads).output },
+             { multiheadAttentionReference(query: reduced, key: reduced, value: reduced, weights: mha, heads: heads).output }),
+            ("probe: linear 14400×256×256 (one projection)",
+             { s4tokens.linear(weight: mha.outProjWeight, bias: mha.outProjBias) },
+             { s4tokens.linear(weight: mha.outProjWeight, bias: mha.outProjBias) }),
+            ("probe: FFN 14400 rows (stride 4)",
+             { s4tokens.feedForward(hiddenWeight: w1, hiddenBias: b1, outputWeight: w2, outputBias: b2, addingInput: true) },
+             { s4tokens.feedForward(hiddenWeight: w1, hiddenBias: b1, outputWeight: w2, outputBias: b2, addingInput: true) }),
         ] + [512, 1024, 2048].map { rows in
             ("FFN 256→2048→256, \(tokens) rows: blocks of \(rows) vs 256",
              { tokensMatrix.feedForward(hiddenWeight: w1, hiddenBias: b1, outputWeight: w2, outputBias: b2, addingInput: true, blockRows: rows) },

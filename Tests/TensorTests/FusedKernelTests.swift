@@ -123,3 +123,52 @@ struct VectorisedLayerNormTests {
         #expect(worst <= 1e-6, "max |new − previous loop| = \(worst)")
     }
 }
+
+@Suite("feed-forward blocks")
+struct FeedForwardBlockTests {
+    @Test("default 512-row blocks, with and without biases, equal linear2(relu(linear1(x))) (+ x)", arguments: [true, false])
+    func blocks(biases: Bool) {
+        let (rows, c, f) = (1100, 24, 40)  // three blocks, the last one partial
+        let x = Tensor.randomNormal(shape: [rows, c], seed: 21)
+        let w1 = Tensor.randomNormal(shape: [f, c], seed: 22), w2 = Tensor.randomNormal(shape: [c, f], seed: 23)
+        let b1 = biases ? Tensor.randomNormal(shape: [f], seed: 24) : nil, b2 = biases ? Tensor.randomNormal(shape: [c], seed: 25) : nil
+        let y = x.feedForward(hiddenWeight: w1, hiddenBias: b1, outputWeight: w2, outputBias: b2, addingInput: true)
+        let expected = x + x.linear(weight: w1, bias: b1).relu().linear(weight: w2, bias: b2)
+        // Same products, different GEMM blocking: equal up to float summation order.
+        let worst = zip(y.scalars, expected.scalars).map { abs($0 - $1) }.max() ?? 1
+        let scale = expected.scalars.map(abs).max() ?? 1
+        #expect(y.shape == [rows, c] && worst <= 1e-6 * scale, "max error \(worst) at scale \(scale)")
+    }
+}
+
+@Suite("multi-head attention with per-worker row ranges")
+struct RowRangeAttentionTests {
+    static func weights(_ e: Int, seed: UInt64) -> MultiheadAttentionWeights {
+        MultiheadAttentionWeights(inProjWeight: Tensor.randomNormal(shape: [3 * e, e], seed: seed) * 0.2,
+                                  inProjBias: Tensor.randomNormal(shape: [3 * e], seed: seed + 1) * 0.1,
+                                  outProjWeight: Tensor.randomNormal(shape: [e, e], seed: seed + 2) * 0.2,
+                                  outProjBias: Tensor.randomNormal(shape: [e], seed: seed + 3) * 0.1)
+    }
+
+    @Test("equals the previous per-head loop: cross-attention with a padding mask, head-averaged weights, residual, small blocks",
+          arguments: [(700, 5, 3), (33, 33, 1000), (1, 9, 2)])
+    func matchesReference(l: Int, s: Int, block: Int) {
+        let (n, e, heads) = (2, 32, 4)
+        let query = Tensor.randomNormal(shape: [l, n, e], seed: 31), key = Tensor.randomNormal(shape: [s, n, e], seed: 32)
+        let value = Tensor.randomNormal(shape: [s, n, e], seed: 33), residual = Tensor.randomNormal(shape: [l, n, e], seed: 34)
+        let mask = [(0..<s).map { $0 == s - 1 && s > 1 }, [Bool](repeating: false, count: s)]
+        let w = Self.weights(e, seed: 40)
+        for threads in [1, 2, 3] {
+            let new = TensorRuntime.withThreadCount(threads) {
+                multiheadAttention(query: query, key: key, value: value, weights: w, heads: heads, keyPaddingMask: mask,
+                                   needWeights: true, residual: residual, blockRows: block)
+            }
+            let old = multiheadAttentionReference(query: query, key: key, value: value, weights: w, heads: heads, keyPaddingMask: mask,
+                                                  needWeights: true, residual: residual, blockRows: block)
+            // The same GEMMs on row ranges of the same operands: equal up to OpenBLAS's blocking.
+            let outError = zip(new.output.scalars, old.output.scalars).map { abs($0 - $1) }.max() ?? 1
+            let weightError = zip(new.weights!.scalars, old.weights!.scalars).map { abs($0 - $1) }.max() ?? 1
+            #expect(outError <= 1e-5 && weightError <= 1e-6, "\(threads) workers: output error \(outError), weights error \(weightError)")
+        }
+    }
+}

@@ -78,38 +78,43 @@ func multiheadAttention(query: Tensor, key: Tensor, value: Tensor, weights: Mult
         guard let c = ctx.baseAddress, l > 0, n > 0 else { return }
         if s == 0 { ctx.initialize(repeating: 0); return }  // no keys: the products are empty sums
         var avg = needWeights ? Tensor.zeros([n, l, s]) : nil
-        ScratchPool.shared.withBuffer(count: block * s) { scores in
-            let qp = q.storage.base + q.offset, kp = k.storage.base + k.offset, vp = v.storage.base + v.offset
-            withExtendedLifetime((q, k, v)) {
-                for b in 0..<n {
-                    let mask = keyPaddingMask?[b]
-                    for h in 0..<heads {
-                        var start = 0
-                        while start < l {
-                            let rows = Swift.min(block, l - start)
-                            // scores (rows, S) = q[start..., b, h] (row stride N·E) · k[:, b, h]ᵀ / √D
-                            BLAS.sgemm(transB: .transposed, m: rows, n: s, k: d, alpha: scale,
-                                       a: qp + start * n * e + b * e + h * d, lda: n * e, b: kp + b * e + h * d, ldb: n * e,
-                                       c: scores, ldc: s)
-                            let sp = UncheckedSendable(scores)
-                            Parallel.forEach(rows, minChunk: Swift.max(1, 4096 / s)) { range in
-                                for row in range {
-                                    let r = sp.value + row * s
-                                    if let mask { for j in 0..<s where mask[j] { r[j] = -.infinity } }
-                                    Tensor.softmaxRow(r, r, s)
+        let qp = UncheckedSendable(UnsafePointer(q.storage.base + q.offset)), kp = UncheckedSendable(UnsafePointer(k.storage.base + k.offset))
+        let vp = UncheckedSendable(UnsafePointer(v.storage.base + v.offset)), cp = UncheckedSendable(c)
+        let avgPointer = UncheckedSendable(avg.map { $0.storage.base + $0.offset })  // fresh zeros, unshared
+        // Each worker takes a range of query rows through every batch and head on its own (single-
+        // threaded GEMMs, its own score block): one dispatch per call instead of three per (head,
+        // block), which dominated the cross-attention to a few words. Workers write disjoint rows.
+        let rowMACs = heads * s * d * 2
+        withExtendedLifetime((q, k, v, avg)) {
+            Parallel.forEach(l, minChunk: Swift.max(1, BLAS.splitMinimumMACs / Swift.max(rowMACs, 1))) { range in
+                Parallel.$scopedThreadCount.withValue(1) {
+                    ScratchPool.shared.withBuffer(count: Swift.min(block, range.count) * s) { scores in
+                        for b in 0..<n {
+                            let mask = keyPaddingMask?[b]
+                            for h in 0..<heads {
+                                var start = range.lowerBound
+                                while start < range.upperBound {
+                                    let rows = Swift.min(block, range.upperBound - start)
+                                    // scores (rows, S) = q[start..., b, h] (row stride N·E) · k[:, b, h]ᵀ / √D
+                                    BLAS.sgemm(transB: .transposed, m: rows, n: s, k: d, alpha: scale,
+                                               a: qp.value + start * n * e + b * e + h * d, lda: n * e, b: kp.value + b * e + h * d, ldb: n * e,
+                                               c: scores, ldc: s)
+                                    for row in 0..<rows {
+                                        let r = scores + row * s
+                                        if let mask { for j in 0..<s where mask[j] { r[j] = -.infinity } }
+                                        Tensor.softmaxRow(r, r, s)
+                                    }
+                                    if let a = avgPointer.value {
+                                        let dst = a + (b * l + start) * s
+                                        let inv = 1 / Float(heads)
+                                        for i in 0..<(rows * s) { dst[i] += scores[i] * inv }
+                                    }
+                                    // context[start..., b, h] (rows, D) = P (rows, S) · v[:, b, h] (S, D)
+                                    BLAS.sgemm(m: rows, n: d, k: s, a: scores, lda: s, b: vp.value + b * e + h * d, ldb: n * e,
+                                               c: cp.value + start * n * e + b * e + h * d, ldc: n * e)
+                                    start += rows
                                 }
                             }
-                            if avg != nil {
-                                avg!.withUnsafeMutableBufferPointer { a in
-                                    let dst = a.baseAddress! + (b * l + start) * s
-                                    let inv = 1 / Float(heads)
-                                    for i in 0..<(rows * s) { dst[i] += scores[i] * inv }
-                                }
-                            }
-                            // context[start..., b, h] (rows, D) = P (rows, S) · v[:, b, h] (S, D)
-                            BLAS.sgemm(m: rows, n: d, k: s, a: scores, lda: s, b: vp + b * e + h * d, ldb: n * e,
-                                       c: c + start * n * e + b * e + h * d, ldc: n * e)
-                            start += rows
                         }
                     }
                 }

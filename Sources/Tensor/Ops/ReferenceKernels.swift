@@ -98,3 +98,76 @@ public func msDeformAttnCoreReference(value: Tensor, spatialShapes: [(h: Int, w:
         }
     }
 }
+
+/// The previous `multiheadAttention` core: per (batch, head, block of rows) a parallel GEMM, a parallel
+/// softmax pass and a parallel GEMM.
+@_spi(KernelReference)
+public func multiheadAttentionReference(query: Tensor, key: Tensor, value: Tensor, weights: MultiheadAttentionWeights,
+                                        heads: Int, keyPaddingMask: [[Bool]]? = nil, needWeights: Bool = false,
+                                        residual: Tensor? = nil, blockRows: Int = 1024) -> (output: Tensor, weights: Tensor?) {
+    precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "multiheadAttention expects (L, N, E) inputs, got \(query.shape), \(key.shape), \(value.shape)")
+    let l = query.shape[0], n = query.shape[1], e = query.shape[2]
+    let s = key.shape[0]
+    precondition(key.shape == [s, n, e] && value.shape == [s, n, e], "multiheadAttention: key \(key.shape) / value \(value.shape) do not match query \(query.shape)")
+    precondition(heads > 0 && e % heads == 0, "multiheadAttention: \(heads) heads do not divide embedding \(e)")
+    precondition(weights.inProjWeight.shape == [3 * e, e] && weights.inProjBias.shape == [3 * e] && weights.outProjWeight.shape == [e, e] && weights.outProjBias.shape == [e],
+                 "multiheadAttention: weight shapes \(weights.inProjWeight.shape) \(weights.inProjBias.shape) \(weights.outProjWeight.shape) \(weights.outProjBias.shape) do not match E = \(e)")
+    if let keyPaddingMask { precondition(keyPaddingMask.count == n && keyPaddingMask.allSatisfy { $0.count == s }, "multiheadAttention: key padding mask is not \(n) × \(s)") }
+    if let residual { precondition(residual.shape == [l, n, e], "multiheadAttention: residual \(residual.shape) is not \([l, n, e])") }
+    let d = e / heads
+    let scale = Float(1 / Double(d).squareRoot())
+
+    func project(_ x: Tensor, _ part: Int) -> Tensor {
+        x.linear(weight: weights.inProjWeight.sliced(0, (part * e)..<((part + 1) * e)),
+                 bias: weights.inProjBias.sliced(0, (part * e)..<((part + 1) * e)))
+    }
+    let q = project(query, 0), k = project(key, 1), v = project(value, 2)
+    let block = Swift.min(Swift.max(blockRows, 1), Swift.max(l, 1))
+
+    var meanWeights: Tensor?
+    let context = Tensor(shape: [l, n, e]) { ctx in
+        guard let c = ctx.baseAddress, l > 0, n > 0 else { return }
+        if s == 0 { ctx.initialize(repeating: 0); return }  // no keys: the products are empty sums
+        var avg = needWeights ? Tensor.zeros([n, l, s]) : nil
+        ScratchPool.shared.withBuffer(count: block * s) { scores in
+            let qp = q.storage.base + q.offset, kp = k.storage.base + k.offset, vp = v.storage.base + v.offset
+            withExtendedLifetime((q, k, v)) {
+                for b in 0..<n {
+                    let mask = keyPaddingMask?[b]
+                    for h in 0..<heads {
+                        var start = 0
+                        while start < l {
+                            let rows = Swift.min(block, l - start)
+                            // scores (rows, S) = q[start..., b, h] (row stride N·E) · k[:, b, h]ᵀ / √D
+                            BLAS.sgemm(transB: .transposed, m: rows, n: s, k: d, alpha: scale,
+                                       a: qp + start * n * e + b * e + h * d, lda: n * e, b: kp + b * e + h * d, ldb: n * e,
+                                       c: scores, ldc: s)
+                            let sp = UncheckedSendable(scores)
+                            Parallel.forEach(rows, minChunk: Swift.max(1, 4096 / s)) { range in
+                                for row in range {
+                                    let r = sp.value + row * s
+                                    if let mask { for j in 0..<s where mask[j] { r[j] = -.infinity } }
+                                    Tensor.softmaxRow(r, r, s)
+                                }
+                            }
+                            if avg != nil {
+                                avg!.withUnsafeMutableBufferPointer { a in
+                                    let dst = a.baseAddress! + (b * l + start) * s
+                                    let inv = 1 / Float(heads)
+                                    for i in 0..<(rows * s) { dst[i] += scores[i] * inv }
+                                }
+                            }
+                            // context[start..., b, h] (rows, D) = P (rows, S) · v[:, b, h] (S, D)
+                            BLAS.sgemm(m: rows, n: d, k: s, a: scores, lda: s, b: vp + b * e + h * d, ldb: n * e,
+                                       c: c + start * n * e + b * e + h * d, ldc: n * e)
+                            start += rows
+                        }
+                    }
+                }
+            }
+        }
+        meanWeights = avg
+    }
+    let output = context.linear(weight: weights.outProjWeight, bias: weights.outProjBias, residual: residual)
+    return (output, meanWeights)
+}
