@@ -19,15 +19,27 @@ struct DeformableSamplerTests {
         return (value, shapes, starts, locations, weights)
     }
 
-    @Test("equal to the bit to the per-channel loop for head widths 32, 64, 8, 24, 5 and 1", arguments: [32, 64, 8, 24, 5, 1])
-    func matchesReference(d: Int) {
-        let x = Self.inputs(d: d, seed: UInt64(d))
+    @Test("equal to the bit to the per-channel loop for head widths 32, 64, 8, 24, 5 and 1 and 3, 4, 5 or 9 points (SIMD4 groups and tails)",
+          arguments: [32, 64, 8, 24, 5, 1], [3, 4, 5, 9])
+    func matchesReference(d: Int, points: Int) {
+        let x = Self.inputs(d: d, points: points, seed: UInt64(d * 10 + points))
         let fast = msDeformAttnCore(value: x.value, spatialShapes: x.shapes, levelStartIndex: x.starts,
                                     samplingLocations: x.locations, attentionWeights: x.weights)
         let reference = msDeformAttnCoreReference(value: x.value, spatialShapes: x.shapes, levelStartIndex: x.starts,
                                                   samplingLocations: x.locations, attentionWeights: x.weights)
         #expect(fast.shape == reference.shape)
         #expect(fast.scalars == reference.scalars)
+    }
+
+    @Test("the SIMD floor equals rounded(.down) on halves, near-integers, tiny negatives and -1 < x < 2^21")
+    func simdFloor() {
+        var values: [Float] = [-0.999_999, -0.5, -1e-9, -0.0, 0, 1e-9, 0.5, 1.5, 2.5, 0.999_999_94, 1, 1_048_575.5, 2_097_151.9]
+        values += Tensor.randomUniform(shape: [4000], in: -1..<700, seed: 9).scalars
+        for i in stride(from: 0, to: values.count - 3, by: 4) {
+            let v = SIMD4<Float>(values[i], values[i + 1], values[i + 2], values[i + 3])
+            let f = MSDeformGeometry.floor(v)
+            for lane in 0..<4 { #expect(f[lane] == v[lane].rounded(.down), "floor(\(v[lane])) = \(f[lane])") }
+        }
     }
 
     @Test("a strided value view gives the same result as its contiguous copy, on one and two workers")

@@ -54,23 +54,9 @@ let multiheadAttentionBlockRows = 1024
 func multiheadAttention(query: Tensor, key: Tensor, value: Tensor, weights: MultiheadAttentionWeights,
                         heads: Int, keyPaddingMask: [[Bool]]?, needWeights: Bool, residual: Tensor?,
                         blockRows: Int) -> (output: Tensor, weights: Tensor?) {
-    precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "multiheadAttention expects (L, N, E) inputs, got \(query.shape), \(key.shape), \(value.shape)")
-    let l = query.shape[0], n = query.shape[1], e = query.shape[2]
-    let s = key.shape[0]
-    precondition(key.shape == [s, n, e] && value.shape == [s, n, e], "multiheadAttention: key \(key.shape) / value \(value.shape) do not match query \(query.shape)")
-    precondition(heads > 0 && e % heads == 0, "multiheadAttention: \(heads) heads do not divide embedding \(e)")
-    precondition(weights.inProjWeight.shape == [3 * e, e] && weights.inProjBias.shape == [3 * e] && weights.outProjWeight.shape == [e, e] && weights.outProjBias.shape == [e],
-                 "multiheadAttention: weight shapes \(weights.inProjWeight.shape) \(weights.inProjBias.shape) \(weights.outProjWeight.shape) \(weights.outProjBias.shape) do not match E = \(e)")
-    if let keyPaddingMask { precondition(keyPaddingMask.count == n && keyPaddingMask.allSatisfy { $0.count == s }, "multiheadAttention: key padding mask is not \(n) × \(s)") }
-    if let residual { precondition(residual.shape == [l, n, e], "multiheadAttention: residual \(residual.shape) is not \([l, n, e])") }
-    let d = e / heads
-    let scale = Float(1 / Double(d).squareRoot())
-
-    func project(_ x: Tensor, _ part: Int) -> Tensor {
-        x.linear(weight: weights.inProjWeight.sliced(0, (part * e)..<((part + 1) * e)),
-                 bias: weights.inProjBias.sliced(0, (part * e)..<((part + 1) * e)))
-    }
-    let q = project(query, 0), k = project(key, 1), v = project(value, 2)
+    let p = AttentionProjections(query: query, key: key, value: value, weights: weights, heads: heads,
+                                 keyPaddingMask: keyPaddingMask, residual: residual)
+    let (l, n, e, s, d, scale, q, k, v) = (p.l, p.n, p.e, p.s, p.d, p.scale, p.q, p.k, p.v)
     let block = Swift.min(Swift.max(blockRows, 1), Swift.max(l, 1))
 
     var meanWeights: Tensor?
@@ -126,6 +112,35 @@ func multiheadAttention(query: Tensor, key: Tensor, value: Tensor, weights: Mult
     return (output, meanWeights)
 }
 
+/// The checked sizes of one `multiheadAttention` call and its projected queries, keys and values
+/// (`in_proj` rows [0, E), [E, 2E), [2E, 3E) as weight views, no copy).
+struct AttentionProjections {
+    let l, n, e, s, d: Int
+    /// 1/√D, the scores' GEMM alpha.
+    let scale: Float
+    let q, k, v: Tensor
+
+    init(query: Tensor, key: Tensor, value: Tensor, weights: MultiheadAttentionWeights, heads: Int,
+         keyPaddingMask: [[Bool]]?, residual: Tensor?) {
+        precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "multiheadAttention expects (L, N, E) inputs, got \(query.shape), \(key.shape), \(value.shape)")
+        let l = query.shape[0], n = query.shape[1], e = query.shape[2]
+        let s = key.shape[0]
+        precondition(key.shape == [s, n, e] && value.shape == [s, n, e], "multiheadAttention: key \(key.shape) / value \(value.shape) do not match query \(query.shape)")
+        precondition(heads > 0 && e % heads == 0, "multiheadAttention: \(heads) heads do not divide embedding \(e)")
+        precondition(weights.inProjWeight.shape == [3 * e, e] && weights.inProjBias.shape == [3 * e] && weights.outProjWeight.shape == [e, e] && weights.outProjBias.shape == [e],
+                     "multiheadAttention: weight shapes \(weights.inProjWeight.shape) \(weights.inProjBias.shape) \(weights.outProjWeight.shape) \(weights.outProjBias.shape) do not match E = \(e)")
+        if let keyPaddingMask { precondition(keyPaddingMask.count == n && keyPaddingMask.allSatisfy { $0.count == s }, "multiheadAttention: key padding mask is not \(n) × \(s)") }
+        if let residual { precondition(residual.shape == [l, n, e], "multiheadAttention: residual \(residual.shape) is not \([l, n, e])") }
+        (self.l, self.n, self.e, self.s, d) = (l, n, e, s, e / heads)
+        scale = Float(1 / Double(e / heads).squareRoot())
+        func project(_ x: Tensor, _ part: Int) -> Tensor {
+            x.linear(weight: weights.inProjWeight.sliced(0, (part * e)..<((part + 1) * e)),
+                     bias: weights.inProjBias.sliced(0, (part * e)..<((part + 1) * e)))
+        }
+        (q, k, v) = (project(query, 0), project(key, 1), project(value, 2))
+    }
+}
+
 /// Multi-scale deformable attention sampling, official `ms_deform_attn_core_pytorch` semantics.
 ///
 /// - Parameters:
@@ -170,7 +185,35 @@ public func msDeformAttnCore(value: Tensor, spatialShapes: [(h: Int, w: Int)], l
                         for lvl in 0..<levels {
                             let h = p.hs[lvl], w = p.ws[lvl], start = p.starts[lvl]
                             let base = ((nq * m + head) * levels + lvl) * points
-                            for pt in 0..<points {
+                            var pt = 0
+                            // Four points at a time in SIMD4 lanes (native SSE width): the same IEEE
+                            // operations per lane as the scalar loop below, so the same taps and weights.
+                            let wf = SIMD4<Float>(repeating: Float(w)), hf = SIMD4<Float>(repeating: Float(h))
+                            while pt + 4 <= points {
+                                let xy = UnsafeRawPointer(lp.value + (base + pt) * 2).loadUnaligned(as: SIMD8<Float>.self)
+                                let a = UnsafeRawPointer(ap.value + base + pt).loadUnaligned(as: SIMD4<Float>.self)
+                                let gx = xy.evenHalf * 2 - 1, gy = xy.oddHalf * 2 - 1
+                                let x = ((gx + 1) / 2) * wf - 0.5
+                                let y = ((gy + 1) / 2) * hf - 0.5
+                                let inside = (x .> -1) .& (y .> -1) .& (x .< wf) .& (y .< hf)
+                                if any(inside) {
+                                    let x0f = MSDeformGeometry.floor(x.replacing(with: 0, where: .!inside))
+                                    let y0f = MSDeformGeometry.floor(y.replacing(with: 0, where: .!inside))
+                                    let fx = x - x0f, fy = y - y0f
+                                    let w00 = (1 - fx) * (1 - fy) * a, w01 = fx * (1 - fy) * a, w10 = (1 - fx) * fy * a, w11 = fx * fy * a
+                                    for lane in 0..<4 where inside[lane] {
+                                        let x0 = Int(x0f[lane]), y0 = Int(y0f[lane])
+                                        let x1 = x0 + 1, y1 = y0 + 1
+                                        let xIn0 = x0 >= 0, xIn1 = x1 < w, yIn0 = y0 >= 0, yIn1 = y1 < h
+                                        if yIn0 && xIn0 { tapOffsets[taps] = (start + y0 * w + x0) * rowStride; tapWeights[taps] = w00[lane]; taps += 1 }
+                                        if yIn0 && xIn1 { tapOffsets[taps] = (start + y0 * w + x1) * rowStride; tapWeights[taps] = w01[lane]; taps += 1 }
+                                        if yIn1 && xIn0 { tapOffsets[taps] = (start + y1 * w + x0) * rowStride; tapWeights[taps] = w10[lane]; taps += 1 }
+                                        if yIn1 && xIn1 { tapOffsets[taps] = (start + y1 * w + x1) * rowStride; tapWeights[taps] = w11[lane]; taps += 1 }
+                                    }
+                                }
+                                pt += 4
+                            }
+                            for pt in pt..<points {
                                 let a = ap.value[base + pt]
                                 // grid = 2·loc − 1; grid_sample unnormalises ((g + 1) / 2) · size − 0.5.
                                 let gx = lp.value[(base + pt) * 2] * 2 - 1, gy = lp.value[(base + pt) * 2 + 1] * 2 - 1
@@ -218,6 +261,16 @@ struct MSDeformGeometry {
             precondition(levelStartIndex[i] >= 0 && levelStartIndex[i] + shape.h * shape.w <= sLen, "msDeformAttnCore: level \(i) \(shape) at \(levelStartIndex[i]) exceeds S = \(sLen)")
         }
         hs = spatialShapes.map(\.h); ws = spatialShapes.map(\.w); starts = levelStartIndex
+    }
+
+    /// Lane-wise `rounded(.down)` without libm (x86-64's baseline SSE2 has no rounding instruction):
+    /// adding and subtracting 1.5·2²³ rounds to the nearest integer exactly for |x| < 2²², then lanes
+    /// that rounded up step down by one.
+    @inline(__always)
+    static func floor(_ x: SIMD4<Float>) -> SIMD4<Float> {
+        let magic = SIMD4<Float>(repeating: 12_582_912)  // 1.5 · 2²³
+        let nearest = (x + magic) - magic
+        return nearest.replacing(with: nearest - 1, where: nearest .> x)
     }
 
     /// `out[c] = Σ_t weights[t] · values[offsets[t] + c]` for c < channels, the sum in tap order,

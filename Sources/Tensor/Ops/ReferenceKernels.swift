@@ -105,23 +105,9 @@ public func msDeformAttnCoreReference(value: Tensor, spatialShapes: [(h: Int, w:
 public func multiheadAttentionReference(query: Tensor, key: Tensor, value: Tensor, weights: MultiheadAttentionWeights,
                                         heads: Int, keyPaddingMask: [[Bool]]? = nil, needWeights: Bool = false,
                                         residual: Tensor? = nil, blockRows: Int = 1024) -> (output: Tensor, weights: Tensor?) {
-    precondition(query.rank == 3 && key.rank == 3 && value.rank == 3, "multiheadAttention expects (L, N, E) inputs, got \(query.shape), \(key.shape), \(value.shape)")
-    let l = query.shape[0], n = query.shape[1], e = query.shape[2]
-    let s = key.shape[0]
-    precondition(key.shape == [s, n, e] && value.shape == [s, n, e], "multiheadAttention: key \(key.shape) / value \(value.shape) do not match query \(query.shape)")
-    precondition(heads > 0 && e % heads == 0, "multiheadAttention: \(heads) heads do not divide embedding \(e)")
-    precondition(weights.inProjWeight.shape == [3 * e, e] && weights.inProjBias.shape == [3 * e] && weights.outProjWeight.shape == [e, e] && weights.outProjBias.shape == [e],
-                 "multiheadAttention: weight shapes \(weights.inProjWeight.shape) \(weights.inProjBias.shape) \(weights.outProjWeight.shape) \(weights.outProjBias.shape) do not match E = \(e)")
-    if let keyPaddingMask { precondition(keyPaddingMask.count == n && keyPaddingMask.allSatisfy { $0.count == s }, "multiheadAttention: key padding mask is not \(n) × \(s)") }
-    if let residual { precondition(residual.shape == [l, n, e], "multiheadAttention: residual \(residual.shape) is not \([l, n, e])") }
-    let d = e / heads
-    let scale = Float(1 / Double(d).squareRoot())
-
-    func project(_ x: Tensor, _ part: Int) -> Tensor {
-        x.linear(weight: weights.inProjWeight.sliced(0, (part * e)..<((part + 1) * e)),
-                 bias: weights.inProjBias.sliced(0, (part * e)..<((part + 1) * e)))
-    }
-    let q = project(query, 0), k = project(key, 1), v = project(value, 2)
+    let p = AttentionProjections(query: query, key: key, value: value, weights: weights, heads: heads,
+                                 keyPaddingMask: keyPaddingMask, residual: residual)
+    let (l, n, e, s, d, scale, q, k, v) = (p.l, p.n, p.e, p.s, p.d, p.scale, p.q, p.k, p.v)
     let block = Swift.min(Swift.max(blockRows, 1), Swift.max(l, 1))
 
     var meanWeights: Tensor?
