@@ -10,8 +10,8 @@ extension Tensor {
     /// cache between its GEMM, the bias + ReLU pass and the second GEMM, instead of a fresh
     /// tokens × F buffer (40 MB per layer at 360×640). Rows are independent, so blocking changes no
     /// value. 512 rows rather than 256: OpenBLAS repacks both weights for every block, and halving
-    /// the blocks took 9–10 % off the FFN's CPU time (`referstream-bench kernels`, 4820 rows); 1024
-    /// and 2048 gained no more. Numerics: hidden = x·W₁ᵀ then `+ b₁`, ReLU; out = (x + b₂) then `+= hidden·W₂ᵀ`.
+    /// the blocks took 3–10 % off the FFN's CPU time in same-run A/Bs (`referstream-bench kernels`,
+    /// 4820 rows); 1024 and 2048 gained no more, with 4× and 16× the hidden block. Numerics: hidden = x·W₁ᵀ then `+ b₁`, ReLU; out = (x + b₂) then `+= hidden·W₂ᵀ`.
     public func feedForward(hiddenWeight w1: Tensor, hiddenBias b1: Tensor?, outputWeight w2: Tensor, outputBias b2: Tensor?,
                             addingInput: Bool, blockRows: Int = 512) -> Tensor {
         let c = shape[rank - 1], f = w1.shape[0], cOut = w2.shape[0]
