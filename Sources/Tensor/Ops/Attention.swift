@@ -63,7 +63,7 @@ func multiheadAttention(query: Tensor, key: Tensor, value: Tensor, weights: Mult
     let context = Tensor(shape: [l, n, e]) { ctx in
         guard let c = ctx.baseAddress, l > 0, n > 0 else { return }
         if s == 0 { ctx.initialize(repeating: 0); return }  // no keys: the products are empty sums
-        var avg = needWeights ? Tensor.zeros([n, l, s]) : nil
+        let avg = needWeights ? Tensor.zeros([n, l, s]) : nil
         let qp = UncheckedSendable(UnsafePointer(q.storage.base + q.offset)), kp = UncheckedSendable(UnsafePointer(k.storage.base + k.offset))
         let vp = UncheckedSendable(UnsafePointer(v.storage.base + v.offset)), cp = UncheckedSendable(c)
         let avgPointer = UncheckedSendable(avg.map { $0.storage.base + $0.offset })  // fresh zeros, unshared
