@@ -1,4 +1,5 @@
 import ArgumentParser
+import BenchmarkSupport
 @_spi(KernelReference) import Tensor
 
 /// `referstream-bench kernels`: same-run A/B timings of the non-GEMM kernels of the R50 configuration
@@ -49,7 +50,8 @@ struct KernelBenchmark: ParsableCommand {
     static func time(_ body: () -> Tensor) -> (wall: Double, cpu: Double) {
         let start = Clock.now()
         withExtendedLifetime(body()) {}
-        return start.elapsed()
+        let elapsed = start.elapsed()
+        return (elapsed.wall, elapsed.cpu)
     }
 
     /// (label, new kernel, reference) at the sizes one R50 frame uses.
