@@ -15,7 +15,7 @@ struct ReferStreamBench: ParsableCommand {
             REFERSTREAM_KEEP_BLAS_KERNEL=1, to measure another kernel.
             """,
         subcommands: [AllBenchmark.self, TensorBenchmark.self, ModelBenchmark.self, SegmentationBenchmark.self, LoadBenchmark.self, StreamBenchmark.self, CheckpointBenchmark.self,
-                       WinogradBenchmark.self])
+                       WinogradBenchmark.self, KernelBenchmark.self])
 
     static func main() {
         TensorRuntime.restartWithFastestKernelIfNeeded()

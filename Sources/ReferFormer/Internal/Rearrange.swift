@@ -8,7 +8,8 @@ func framesToTokens(_ x: Tensor) -> Tensor {
 }
 
 /// `rearrange(x, '(t h w) b c -> (b t) c h w')` with b = 1 (the inverse of `framesToTokens`).
+/// The tiled transpose of `channelsFirst()` (a strided copy gathers one float per cache line).
 func tokensToFrames(_ x: Tensor, frames t: Int, height h: Int, width w: Int) -> Tensor {
     let c = x.shape[2]
-    return x.reshaped([t, h, w, c]).permuted([0, 3, 1, 2]).contiguous()
+    return x.reshaped([t, h, w, c]).channelsFirst()
 }

@@ -31,9 +31,11 @@ struct DeformableDecoderLayer: Sendable {
         let q = (tgt + queryPos).permuted([1, 0, 2])
         let selfOut = selfAttn(query: q, key: q, value: tgt.permuted([1, 0, 2])).permuted([1, 0, 2])
         var x = norm2(tgt + selfOut)
-        let cross = crossAttn(query: x + queryPos, reference: reference, input: memory, layout: layout)
-        x = norm1(x + cross.output)
-        x = norm3(feedForward(x, linear1: linear1, linear2: linear2, addingInput: true))
+        let cross = crossAttn(query: x + queryPos, reference: reference, input: memory, layout: layout, residual: x)
+        x = cross.output
+        norm1.apply(to: &x)
+        x = feedForward(x, linear1: linear1, linear2: linear2, addingInput: true)
+        norm3.apply(to: &x)
         return (x, cross)
     }
 }

@@ -21,9 +21,12 @@ struct DeformableEncoderLayer: Sendable {
 
     /// - Parameters: src and pos (N, S, C) (pos may have N = 1), reference (1, S, 2).
     func callAsFunction(_ src: Tensor, pos: Tensor, reference: Tensor, layout: LevelLayout) -> Tensor {
-        let attn = selfAttn(query: src + pos, reference: reference, input: src, layout: layout).output
-        let x = norm1(src + attn)
-        return norm2(feedForward(x, linear1: linear1, linear2: linear2, addingInput: true))
+        // Residuals fused into the output projection and the FFN; both norms in place on fresh buffers.
+        var x = selfAttn(query: src + pos, reference: reference, input: src, layout: layout, residual: src).output
+        norm1.apply(to: &x)
+        var y = feedForward(x, linear1: linear1, linear2: linear2, addingInput: true)
+        norm2.apply(to: &y)
+        return y
     }
 }
 

@@ -38,7 +38,9 @@ struct MSDeformAttn: Sendable {
     ///   - reference: (1 or N, Lq, 2) points or (1 or N, Lq, 4) boxes (cx, cy, w, h), normalised; the
     ///     same for every level (all valid ratios are 1 at inference).
     ///   - input: (N, S, C) the flattened multi-scale values.
-    func callAsFunction(query: Tensor, reference: Tensor, input: Tensor, layout: LevelLayout) -> Output {
+    ///   - residual: (N, Lq, C); when given the output is `residual + attention` (the layer's skip
+    ///     connection, fused into the output projection).
+    func callAsFunction(query: Tensor, reference: Tensor, input: Tensor, layout: LevelLayout, residual: Tensor? = nil) -> Output {
         let n = query.shape[0], lq = query.shape[1], c = query.shape[2]
         precondition(input.shape == [n, layout.tokenCount, c], "MSDeformAttn: input \(input.shape), query \(query.shape), \(layout.tokenCount) tokens")
         precondition(layout.shapes.count == levels, "MSDeformAttn: \(layout.shapes.count) levels, module has \(levels)")
@@ -50,6 +52,6 @@ struct MSDeformAttn: Sendable {
                                                   heads: heads, points: points)
         let sampled = msDeformAttnCore(value: value, spatialShapes: layout.shapes, levelStartIndex: layout.startIndex,
                                               samplingLocations: locations, attentionWeights: weights)
-        return Output(output: outputProj(sampled), samplingLocations: locations, attentionWeights: weights)
+        return Output(output: outputProj(sampled, residual: residual), samplingLocations: locations, attentionWeights: weights)
     }
 }

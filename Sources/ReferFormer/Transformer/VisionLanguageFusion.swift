@@ -33,7 +33,8 @@ struct VisionLanguageFusion: Sendable {
     func callAsFunction(_ src: Tensor, words: Tensor, wordsPos: Tensor, keyPaddingMask: [Bool]?) -> Tensor {
         let t = src.shape[0], c = src.shape[1], h = src.shape[2], w = src.shape[3]
         // rearrange '(b t) c h w -> (t h w) b c' with b = 1
-        let tokens = src.permuted([0, 2, 3, 1]).reshaped([t * h * w, 1, c])
+        // (channelsLast: a tiled transpose, not the strided copy a reshape of the permuted view makes)
+        let tokens = src.channelsLast().reshaped([t * h * w, 1, c])
         let attended = multiheadAttn(query: tokens, key: words + wordsPos, value: words,
                                      keyPaddingMask: keyPaddingMask.map { [$0] })
         return src * tokensToFrames(attended, frames: src.shape[0], height: src.shape[2], width: src.shape[3])

@@ -182,22 +182,26 @@ extension Tensor {
                 // Per-channel sums over pixel chunks (in parallel), then per group.
                 let chunks = Swift.max(1, Swift.min(Parallel.threadCount, hw / 1024))
                 var partial = [Double](repeating: 0, count: chunks * c)
+                // Pointer loops (no array bounds checks), so the per-channel sums vectorise.
                 func accumulate(_ squaresAround: [Double]?) {
                     partial.withUnsafeMutableBufferPointer { pb in
-                        let pbase = UncheckedSendable(pb.baseAddress!)
-                        Parallel.forEach(chunks) { range in
-                            for chunk in range {
-                                let acc = pbase.value + chunk * c
-                                for ch in 0..<c { acc[ch] = 0 }
-                                for p in (chunk * hw / chunks)..<((chunk + 1) * hw / chunks) {
-                                    let row = frame.value + p * c
-                                    if let squaresAround {
-                                        for ch in 0..<c {
-                                            let d = Double(row[ch]) - squaresAround[ch]
-                                            acc[ch] += d * d
+                        (squaresAround ?? []).withUnsafeBufferPointer { around in
+                            let centre = UncheckedSendable(squaresAround == nil ? nil : around.baseAddress)
+                            let pbase = UncheckedSendable(pb.baseAddress!)
+                            Parallel.forEach(chunks) { range in
+                                for chunk in range {
+                                    let acc = pbase.value + chunk * c
+                                    acc.initialize(repeating: 0, count: c)
+                                    for p in (chunk * hw / chunks)..<((chunk + 1) * hw / chunks) {
+                                        let row = frame.value + p * c
+                                        if let m = centre.value {
+                                            for ch in 0..<c {
+                                                let d = Double(row[ch]) - m[ch]
+                                                acc[ch] += d * d
+                                            }
+                                        } else {
+                                            for ch in 0..<c { acc[ch] += Double(row[ch]) }
                                         }
-                                    } else {
-                                        for ch in 0..<c { acc[ch] += Double(row[ch]) }
                                     }
                                 }
                             }
@@ -223,12 +227,19 @@ extension Tensor {
                         shift[ch] = Float(Double(bv[ch]) - mean[g] * rstd * Double(wv[ch]))
                     }
                 }
-                Parallel.forEach(hw, minChunk: 512) { range in
-                    for p in range {
-                        let row = frame.value + p * c
-                        for ch in 0..<c {
-                            let v = row[ch] * scale[ch] + shift[ch]
-                            row[ch] = relu ? Swift.max(v, 0) : v
+                scale.withUnsafeBufferPointer { sc in
+                    shift.withUnsafeBufferPointer { sh in
+                        let (ps, pt) = (UncheckedSendable(sc.baseAddress!), UncheckedSendable(sh.baseAddress!))
+                        Parallel.forEach(hw, minChunk: 512) { range in
+                            let (s, t) = (ps.value, pt.value)
+                            for p in range {
+                                let row = frame.value + p * c
+                                if relu {
+                                    for ch in 0..<c { row[ch] = Swift.max(row[ch] * s[ch] + t[ch], 0) }
+                                } else {
+                                    for ch in 0..<c { row[ch] = row[ch] * s[ch] + t[ch] }
+                                }
+                            }
                         }
                     }
                 }

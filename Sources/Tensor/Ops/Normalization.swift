@@ -13,44 +13,78 @@ extension Tensor {
     /// decoder): rows are short (C ≤ 1024), so the Double sums cost nothing next to the GEMMs around
     /// them, and they keep the statistics exact to Float rounding whatever the row's offset.
     public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
-        var y = self  // copied on write by `applyLayerNorm`
-        y.applyLayerNorm(weight: weight, bias: bias, eps: eps)
-        return y
+        // Out of place: reads this tensor and writes a new one (normalising a copy in place would
+        // first copy every row, since `self` is still referenced here).
+        let x = contiguous()
+        return x.withUnsafeBufferPointer { src in
+            Tensor(shape: shape) { dst in
+                Tensor.layerNormRows(src.baseAddress, dst.baseAddress, count: dst.count, d: shape[rank - 1],
+                                     weight: weight, bias: bias, eps: eps, shape: shape)
+            }
+        }
     }
 
     /// Mean and `1 / sqrt(biased variance + eps)` of `count` values: two passes accumulating in Double,
     /// the numeric choice of every normalisation here (LayerNorm rows, GroupNorm groups of up to ~10⁶
-    /// values), so no statistic loses digits to the magnitude of the values.
+    /// values), so no statistic loses digits to the magnitude of the values. Eight Double lanes per
+    /// pass (summed at the end), then the tail.
     @inline(__always)
     static func moments(_ x: UnsafePointer<Float>, count: Int, eps: Float) -> (mean: Float, rstd: Float) {
-        var sum = 0.0
-        for i in 0..<count { sum += Double(x[i]) }
+        let raw = UnsafeRawPointer(x)
+        var lanes = SIMD8<Double>()
+        var i = 0
+        while i + 8 <= count {
+            lanes += SIMD8<Double>(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            i += 8
+        }
+        var sum = lanes.sum()
+        while i < count { sum += Double(x[i]); i += 1 }
         let mean = sum / Double(count)
-        var sq = 0.0
-        for i in 0..<count { let c = Double(x[i]) - mean; sq += c * c }
+        let meanLanes = SIMD8<Double>(repeating: mean)
+        lanes = SIMD8<Double>()
+        i = 0
+        while i + 8 <= count {
+            let c = SIMD8<Double>(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)) - meanLanes
+            lanes += c * c
+            i += 8
+        }
+        var sq = lanes.sum()
+        while i < count { let c = Double(x[i]) - mean; sq += c * c; i += 1 }
         return (Float(mean), Float(1 / (sq / Double(count) + Double(eps)).squareRoot()))
     }
 
     /// `layerNorm(weight:bias:eps:)` in place (no new activation buffer when this tensor owns its
     /// storage).
     public mutating func applyLayerNorm(weight: Tensor?, bias: Tensor?, eps: Float) {
-        let d = shape[rank - 1]
+        let d = shape[rank - 1], shape = shape
+        withUnsafeMutableBufferPointer { buffer in
+            Tensor.layerNormRows(UnsafePointer(buffer.baseAddress), buffer.baseAddress, count: buffer.count, d: d,
+                                 weight: weight, bias: bias, eps: eps, shape: shape)
+        }
+    }
+
+    /// LayerNorm of the `count / d` rows of `d` floats at `src` into `dst` (which may be `src`), rows
+    /// in parallel: `(x − mean) · rstd · weight + bias` in Float, in that order.
+    static func layerNormRows(_ src: UnsafePointer<Float>?, _ dst: UnsafeMutablePointer<Float>?, count: Int, d: Int,
+                              weight: Tensor?, bias: Tensor?, eps: Float, shape: [Int]) {
         if let weight { precondition(weight.shape == [d], "layerNorm: weight \(weight.shape) does not match input \(shape)") }
         if let bias { precondition(bias.shape == [d], "layerNorm: bias \(bias.shape) does not match input \(shape)") }
         let rows = d == 0 ? 0 : count / d
-        let w = weight?.scalars, b = bias?.scalars
-        withUnsafeMutableBufferPointer { buffer in
-            guard rows > 0, let base = buffer.baseAddress else { return }
-            let pd = UncheckedSendable(base)
+        guard rows > 0, let src, let dst else { return }
+        let w = weight?.contiguous(), b = bias?.contiguous()
+        let ps = UncheckedSendable(src), pd = UncheckedSendable(dst)
+        let pw = UncheckedSendable(w.map { UnsafePointer($0.storage.base + $0.offset) })
+        let pb = UncheckedSendable(b.map { UnsafePointer($0.storage.base + $0.offset) })
+        withExtendedLifetime((w, b)) {
             Parallel.forEach(rows, minChunk: Swift.max(1, 16384 / d)) { range in
                 for r in range {
-                    let x = pd.value + r * d
+                    let x = ps.value + r * d, y = pd.value + r * d
                     let (mean, rstd) = Tensor.moments(x, count: d, eps: eps)
-                    switch (w, b) {
-                    case let (w?, b?): for i in 0..<d { x[i] = (x[i] - mean) * rstd * w[i] + b[i] }
-                    case let (w?, nil): for i in 0..<d { x[i] = (x[i] - mean) * rstd * w[i] }
-                    case let (nil, b?): for i in 0..<d { x[i] = (x[i] - mean) * rstd + b[i] }
-                    case (nil, nil): for i in 0..<d { x[i] = (x[i] - mean) * rstd }
+                    switch (pw.value, pb.value) {
+                    case let (w?, b?): for i in 0..<d { y[i] = (x[i] - mean) * rstd * w[i] + b[i] }
+                    case let (w?, nil): for i in 0..<d { y[i] = (x[i] - mean) * rstd * w[i] }
+                    case let (nil, b?): for i in 0..<d { y[i] = (x[i] - mean) * rstd + b[i] }
+                    case (nil, nil): for i in 0..<d { y[i] = (x[i] - mean) * rstd }
                     }
                 }
             }
