@@ -76,6 +76,36 @@ struct ConvolutionTests {
         #expect(z.scalars == [-5])
     }
 
+    @Test("separable max pooling equals the direct window maximum (odd sizes, NaNs, SIMD tails)")
+    func maxPoolMatchesDirectWindows() {
+        var rng = SystemRandomNumberGenerator()
+        for (n, c, h, w, kernel, stride, padding) in [(1, 3, 37, 45, 3, 2, 1), (2, 2, 8, 16, 2, 2, 0), (1, 1, 5, 33, 3, 1, 1),
+                                                      (1, 2, 17, 17, 5, 3, 2), (1, 1, 1, 1, 1, 1, 0), (1, 4, 90, 160, 3, 2, 1)] {
+            var values = (0..<(n * c * h * w)).map { _ in Float.random(in: -3...3, using: &rng) }
+            for _ in 0..<(values.count / 50) { values[Int.random(in: 0..<values.count, using: &rng)] = .nan }
+            let y = Tensor(shape: [n, c, h, w], elements: values).maxPool2d(kernel: kernel, stride: stride, padding: padding)
+            let oh = (h + 2 * padding - kernel) / stride + 1, ow = (w + 2 * padding - kernel) / stride + 1
+            #expect(y.shape == [n, c, oh, ow])
+            var mismatches = 0
+            for p in 0..<(n * c) {
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var m = -Float.infinity, sawNaN = false
+                        for iy in (oy * stride - padding)..<(oy * stride - padding + kernel) where iy >= 0 && iy < h {
+                            for ix in (ox * stride - padding)..<(ox * stride - padding + kernel) where ix >= 0 && ix < w {
+                                let v = values[p * h * w + iy * w + ix]
+                                if v.isNaN { sawNaN = true } else { m = Swift.max(m, v) }
+                            }
+                        }
+                        let got = y.scalars[p * oh * ow + oy * ow + ox]
+                        if sawNaN ? !got.isNaN : got != m { mismatches += 1 }
+                    }
+                }
+            }
+            #expect(mismatches == 0, "\(mismatches) outputs differ for \([n, c, h, w]) kernel \(kernel) stride \(stride) padding \(padding)")
+        }
+    }
+
     @Test("concat, stack, split, chunked")
     func structure() {
         let a = Tensor(shape: [2, 2], elements: [1, 2, 3, 4]), b = Tensor(shape: [2, 1], elements: [5, 6])
