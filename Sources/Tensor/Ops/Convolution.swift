@@ -169,10 +169,7 @@ extension Tensor {
                             for ox in 0..<ow {
                                 let ix0 = Swift.max(ox * stride - padding, 0), ix1 = Swift.min(ox * stride - padding + kernel, w)
                                 var m = rowMax[ix0]
-                                for ix in (ix0 + 1)..<Swift.max(ix1, ix0 + 1) {
-                                    let v = rowMax[ix]
-                                    m = (v > m || v != v) ? v : m
-                                }
+                                for ix in (ix0 + 1)..<Swift.max(ix1, ix0 + 1) { m = MaxOp()(m, rowMax[ix]) }
                                 y[oy * ow + ox] = m
                             }
                         }
@@ -182,7 +179,7 @@ extension Tensor {
         }
     }
 
-    /// `a[i] = max(a[i], b[i])` with torch's NaN propagation (a NaN in either wins).
+    /// `a[i] = max(a[i], b[i])` with torch's NaN propagation (a NaN in either wins; `MaxOp`, vectorised).
     @inline(__always)
     static func nanMaximum(into a: UnsafeMutablePointer<Float>, with b: UnsafePointer<Float>, count: Int) {
         var i = 0
@@ -194,8 +191,7 @@ extension Tensor {
             i += 16
         }
         while i < count {
-            let u = a[i], v = b[i]
-            if v > u || v != v { a[i] = v }
+            a[i] = MaxOp()(a[i], b[i])
             i += 1
         }
     }
