@@ -95,8 +95,9 @@ public final class Daemon: Sendable {
         return (masks, control)
     }
 
-    /// Runs until SIGTERM or SIGINT (graceful, at most about 2 s) or until the task is cancelled.
-    public func run() async throws {
+    /// Runs until `signals` reports SIGTERM or SIGINT (graceful, at most about 2 s) or until the task is cancelled.
+    /// Without `signals` only cancellation stops it.
+    public func run(signals: ShutdownSignals? = nil) async throws {
         if bound.withLock({ $0 }) == nil { try bind() }
         let services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: PublisherService(daemon: self), serviceName: "publisher"),
@@ -105,11 +106,13 @@ public final class Daemon: Sendable {
             .init(service: ControlService(daemon: self), serviceName: "control"),
             .init(service: HTTPService(daemon: self), serviceName: "http"),
         ]
-        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var groupConfiguration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [], logger: logger)
         // The 2 s budget: whatever has not finished by then is cancelled.
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(1900)
         groupConfiguration.maximumCancellationDuration = .milliseconds(300)
         let group = ServiceGroup(configuration: groupConfiguration)
+        // Before "ready": a signal that came during the model load shuts the group down as soon as it starts.
+        signals?.onShutdown { _ in Task { await group.triggerGracefulShutdown() } }
         let (masks, control) = bound.withLock({ $0 }) ?? ([], "")
         logger.info("ready: masks on \(masks.joined(separator: ", ")), control on \(control)\(configuration.metrics.listen.map { ", HTTP on \($0)" } ?? ""); \(configuration.streams.count) streams; \(model.summary)")
         notifier.ready(status: "model loaded; masks on \(masks.joined(separator: ", ")); control on \(control)")

@@ -51,9 +51,13 @@ struct ReferStreamDaemon: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let logger = Logger(label: "referstreamd") { StderrLogHandler(label: $0, level: level) }
         let path = checkConfig ?? config ?? ""
+        // At once, before the model loads: a SIGTERM from now on is never lost.
+        let signals = checkConfig == nil ? ShutdownSignals.install() : nil
+        signals?.setLogger(logger)
         do {
             var configuration = try DaemonConfiguration(contentsOfFile: path)
             applyOverrides(to: &configuration)
+            if signals != nil { logger.info("loading the model (\(configuration.model.weights ?? "the bundled model"))") }
             let model = try LoadedModel.load(configuration.model, file: configuration.file)
             try DaemonPlan.checkPhrases(configuration, model: model)
             if checkConfig != nil {
@@ -64,9 +68,7 @@ struct ReferStreamDaemon: AsyncParsableCommand {
             }
             let daemon = try Daemon(configuration: configuration, model: model, logger: logger)
             try daemon.bind()
-            let signals = SecondSignalExit()
-            try await daemon.run()
-            withExtendedLifetime(signals) {}
+            try await daemon.run(signals: signals)
         } catch let error as DaemonError {
             FileHandle.standardError.write(Data("referstreamd: error: \(error)\n".utf8))
             throw ExitCode(2)
