@@ -92,11 +92,12 @@ struct SegmentEngineTests {
     func rtsp() throws {
         let directory = try temporaryDirectory("segment-rtsp")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let port = Int.random(in: 20_000..<40_000)
+        // Port 0: the server binds a port the system picks and prints it ("READY PORT"); a port chosen
+        // here could be taken meanwhile (CI once failed on a random one).
         let server = Process()
         let python = try #require(testPython)
         server.executableURL = python
-        server.arguments = [fixture("ingest/rtsp_server.py").path, String(port)]
+        server.arguments = [fixture("ingest/rtsp_server.py").path, "0"]
         let output = Pipe()
         server.standardOutput = output
         server.standardError = FileHandle.nullDevice
@@ -110,6 +111,8 @@ struct SegmentEngineTests {
             banner += String(decoding: data, as: UTF8.self)
         }
         try #require(banner.hasPrefix("READY"), "the RTSP server did not start: \(banner)")
+        let port = try #require(Int(banner.dropFirst("READY".count).trimmingCharacters(in: .whitespacesAndNewlines)), "no port in \(banner)")
+        #expect(port > 0)
         let out = directory.appendingPathComponent("masks")
         let result = try segment("rtsp://127.0.0.1:\(port)/test", out, extra: ["--frames", "3", "--window", "3"])
         #expect(result.status == 0 && result.stdout.hasPrefix("3 frames, 1 phrase(s), 3 masks written"), "\(result)")

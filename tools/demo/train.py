@@ -96,13 +96,14 @@ def setup_official(tokenizer_dir: str):
     return models, opts, misc
 
 
-def official_args(opts, device="cpu", cls_loss_coef=2.0, set_cost_class=2.0):
+def official_args(opts, device="cpu", cls_loss_coef=2.0, set_cost_class=2.0, costs=None):
     parser = argparse.ArgumentParser(parents=[opts.get_args_parser()])
     a = parser.parse_args(["--device", device, "--with_box_refine", "--binary", "--masks",
                            "--hidden_dim", str(MODEL["hidden_dim"]), "--dim_feedforward", str(MODEL["dim_feedforward"]),
                            "--enc_layers", str(MODEL["enc_layers"]), "--dec_layers", str(MODEL["dec_layers"]),
                            "--num_queries", str(MODEL["num_queries"]),
-                           "--cls_loss_coef", str(cls_loss_coef), "--set_cost_class", str(set_cost_class)])
+                           "--cls_loss_coef", str(cls_loss_coef), "--set_cost_class", str(set_cost_class)]
+                          + [x for k, v in (costs or {}).items() if v is not None for x in (f"--set_cost_{k}", str(v))])
     a.mask_dim = MODEL["mask_dim"]
     a.masks = True
     return a
@@ -280,6 +281,11 @@ def main():
     ap.add_argument("--cls-loss-coef", type=float, default=2.0, help="official --cls_loss_coef (class focal loss "
                                                                     "weight: the only phrase-dependent loss term)")
     ap.add_argument("--set-cost-class", type=float, default=2.0, help="official --set_cost_class (matcher)")
+    for term, official in (("bbox", 5), ("giou", 2), ("mask", 2), ("dice", 5)):
+        ap.add_argument(f"--set-cost-{term}", type=float, default=None,
+                        help=f"official --set_cost_{term} (matcher; default {official}). Near 0 with a high "
+                             "--set-cost-class, the query the class head prefers is the one trained on the referred "
+                             "object's mask, so the mask has to follow the phrase")
     ap.add_argument("--freeze", default="", help="comma-separated parts that do not train: backbone, text "
                                                  "(the RoBERTa encoder; the resizer still trains)")
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when available)")
@@ -303,7 +309,10 @@ def main():
     global TEXT_INIT_RANGE
     TEXT_INIT_RANGE = a.text_init_range
     models, opts, misc = setup_official(a.tokenizer)
-    args = official_args(opts, device.type, a.cls_loss_coef, a.set_cost_class)
+    args = official_args(opts, device.type, a.cls_loss_coef, a.set_cost_class,
+                         {t: getattr(a, f"set_cost_{t}") for t in ("bbox", "giou", "mask", "dice")})
+    print(f"matcher costs: class {args.set_cost_class}, bbox {args.set_cost_bbox}, giou {args.set_cost_giou}, "
+          f"mask {args.set_cost_mask}, dice {args.set_cost_dice}; class loss x{args.cls_loss_coef}", flush=True)
     torch.manual_seed(a.seed)
     model, criterion, _ = models.build_model(args) if hasattr(models, "build_model") else models.build(args)
     model.to(device); criterion.to(device)

@@ -2,8 +2,8 @@
 """Loopback RTSP server for VideoIngestTests (GStreamer's GstRtspServer through gi).
 
 Usage: rtsp_server.py PORT
-Serves a live 320x240 25 fps H.264 test pattern at rtsp://127.0.0.1:PORT/test, prints READY on stdout
-once listening, and runs until SIGTERM/SIGINT (the tests also SIGKILL it to simulate a dead camera).
+Serves a live 320x240 25 fps H.264 test pattern at rtsp://127.0.0.1:PORT/test, prints "READY PORT" on
+stdout once listening (PORT 0: the system picks a free port, no race with other listeners), and runs until SIGTERM/SIGINT (the tests also SIGKILL it to simulate a dead camera).
 """
 import signal
 import sys
@@ -36,7 +36,7 @@ def main() -> int:
     loop = GLib.MainLoop()
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGTERM, loop.quit)
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGINT, loop.quit)
-    print("READY", flush=True)
+    print(f"READY {server.get_bound_port()}", flush=True)
     loop.run()
     return 0
 
