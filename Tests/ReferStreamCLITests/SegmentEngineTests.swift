@@ -120,6 +120,57 @@ struct SegmentEngineTests {
         #expect(summary?["complete"] as? Bool == true && summary?["input"] as? String == "rtsp://127.0.0.1:\(port)/test")
     }
 
+    @Test("--pixel-decoder incremental: the same files, and at stride 1 every mask after the first window equals exact mode's", .enabled(if: testPython != nil))
+    func incrementalPixelDecoder() throws {
+        let directory = try temporaryDirectory("segment-incremental")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clip = try video(in: directory, frames: 7)
+        var outputs: [URL] = []
+        for mode in ["exact", "incremental"] {
+            let out = directory.appendingPathComponent(mode)
+            let result = try segment(clip.path, out, texts: ["the ball", "the white ball on the left"],
+                                     extra: ["--window", "3", "--stride", "1", "--pixel-decoder", mode])
+            #expect(result.status == 0 && result.stdout.hasPrefix("7 frames, 2 phrase(s), 14 masks written"), "\(mode): \(result)")
+            outputs.append(out)
+        }
+        // Per frame and phrase: the share of pixels on which the two modes' PNGs agree (decoded by zlib in Python).
+        let script = """
+            import sys, os, zlib, struct
+            def pixels(path):
+                d = open(path, 'rb').read(); i, idat = 8, b''
+                while i < len(d):
+                    n, = struct.unpack('>I', d[i:i+4])
+                    if d[i+4:i+8] == b'IDAT': idat += d[i+8:i+8+n]
+                    i += 12 + n
+                w, h = struct.unpack('>II', d[16:24]); raw = zlib.decompress(idat)
+                return [b for r in range(h) for b in raw[r*(w+1)+1:(r+1)*(w+1)]]
+            for p in ('p1', 'p2'):
+                names = sorted(os.listdir(os.path.join(sys.argv[1], p)))
+                assert names == sorted(os.listdir(os.path.join(sys.argv[2], p))), names
+                for n in names:
+                    a, b = pixels(os.path.join(sys.argv[1], p, n)), pixels(os.path.join(sys.argv[2], p, n))
+                    print(p, n, sum(x == y for x, y in zip(a, b)) / len(a), sum(x > 0 for x in a))
+            """
+        let python = try #require(testPython)
+        let compared = try run(python, ["-c", script, outputs[0].path, outputs[1].path])
+        try #require(compared.status == 0, "\(compared)")
+        let rows = compared.stdout.split(separator: "\n").map { $0.split(separator: " ") }
+        #expect(rows.count == 14, "\(compared.stdout)")
+        var firstWindowDiffers = false
+        for row in rows where row.count == 4 {
+            let frame = Int(row[1].prefix(5)) ?? -1, agreement = Double(row[2]) ?? 0
+            // Frames 3…6 are each emitted as the newest frame of its window: the same keys and values as exact
+            // mode (float rounding may flip a pixel on the 0.5 boundary). The first window's older frames
+            // attended only to the frames before them, so they may differ.
+            if frame >= 3 { #expect(agreement >= 0.999, "\(row.joined(separator: " "))") }
+            if frame < 2 && agreement < 1 { firstWindowDiffers = true }
+        }
+        // With these weights the second phrase's first two masks differ (99.4 % agreement): the mode is in effect.
+        #expect(firstWindowDiffers, "incremental mode gave exact mode's masks on the first window too: \(compared.stdout)")
+        let wholeVideo = try segment(clip.path, directory.appendingPathComponent("never"), extra: ["--whole-video", "--pixel-decoder", "incremental"])
+        #expect(wholeVideo.status == 1 && wholeVideo.stderr == "error: --whole-video is the official computation: drop --pixel-decoder incremental, or give a --window\n", "\(wholeVideo)")
+    }
+
     @Test("--whole-video is refused with a suggestion when its estimate exceeds the memory allowed")
     func wholeVideoMemory() throws {
         let directory = try temporaryDirectory("segment-memory")
