@@ -140,8 +140,12 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 AUGMENT_FROM = 0   # training clips k >= AUGMENT_FROM * batch use the domain-randomised renderer
 
 
-def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "train", augment: bool = False):
-    """Clip k of the deterministic data stream: frames (T,3,H,W) normalised, caption, target dict."""
+def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "train", augment: bool = False,
+                variant: int = 0):
+    """Clip k of the deterministic data stream: frames (T,3,H,W) normalised, caption, target dict.
+
+    variant 1 (`--paired`): the same frames of the same scene as variant 0, with an expression that refers to
+    another object visible in them (variant 0's when the scene has none), so the two differ only in the phrase."""
     rng = np.random.default_rng(k * 2654435761 % (2 ** 63) + 99)
     base = TRAIN_SEED_BASE if renderer == "train" else VALID_SEED_BASE
     scene = synth.sample_scene(base + k, frames=12, allow_entering=(renderer == "valid" or augment))
@@ -156,6 +160,10 @@ def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "tra
             imgs, ids = synth.render_valid(scene, height, width, frame_indices=idx)
         if (ids == e.obj_id).any():
             break
+    if variant == 1:
+        others = [o for o in scene.expressions if o.obj_id != e.obj_id and (ids == o.obj_id).any()]
+        if others:
+            e = others[int(rng.integers(0, len(others)))]
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
     x = (x - MEAN) / STD
     m = torch.from_numpy(ids == e.obj_id)
@@ -286,6 +294,9 @@ def main():
                         help=f"official --set_cost_{term} (matcher; default {official}). Near 0 with a high "
                              "--set-cost-class, the query the class head prefers is the one trained on the referred "
                              "object's mask, so the mask has to follow the phrase")
+    ap.add_argument("--paired", action="store_true",
+                    help="each pair of clips in a batch shows the same frames with phrases for two different objects, "
+                         "so only the phrase tells the two targets apart (needs an even --batch)")
     ap.add_argument("--freeze", default="", help="comma-separated parts that do not train: backbone, text "
                                                  "(the RoBERTa encoder; the resizer still trains)")
     ap.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda when available)")
@@ -305,6 +316,8 @@ def main():
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
         print(f"device: {torch.cuda.get_device_name(device)}", flush=True)
+    if a.paired and a.batch % 2:
+        ap.error("--paired needs an even --batch")
     os.makedirs(a.out, exist_ok=True)
     global TEXT_INIT_RANGE
     TEXT_INIT_RANGE = a.text_init_range
@@ -401,7 +414,9 @@ def main():
                 [to_device(t, device) for _, _, t in items])
 
     def clip_for_stream(k):
-        x, e, t = make_sample(k, a.height, a.width, a.clip, augment=(k // a.batch >= a.augment_from))
+        # --paired: clips 2j and 2j+1 of the stream are the same frames with phrases for two different objects.
+        kk, variant = (k - k % 2, k % 2) if a.paired else (k, 0)
+        x, e, t = make_sample(kk, a.height, a.width, a.clip, augment=(k // a.batch >= a.augment_from), variant=variant)
         return x, e.text, t
 
     loader = None
