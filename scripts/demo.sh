@@ -25,10 +25,10 @@ bin="$("$swift" build -c release --show-bin-path)"
 rm -rf "$out"; mkdir -p "$out/masks" "$out/frames" "$out/overlay"
 if [ "${REFERSTREAM_DEMO_MODEL:-0}" = 1 ] && [ -f models/demo/weights.safetensors ]; then
   weights=models/demo/weights.safetensors; tokenizer=models/demo; side=96
-  say "model: the demo model (models/demo), only PARTLY trained: it finds shapes but does not follow the phrase yet (models/demo/MODEL.md)"
+  say "model: the demo model (models/demo), PARTLY trained: J&F 0.52 on unseen synthetic clips; it knows coloured shapes, not this test ball (models/demo/MODEL.md)"
 else
   weights=Tests/Fixtures/referformer-tiny/weights.safetensors; tokenizer=Tests/Fixtures/tokenizer; side=96
-  say "model: the tiny golden TEST weights (random; models/demo is only partly trained, REFERSTREAM_DEMO_MODEL=1 runs it):"
+  say "model: the tiny golden TEST weights (random; models/demo is partly trained on synthetic shapes, REFERSTREAM_DEMO_MODEL=1 runs it):"
   say "       everything below is real (daemon, sockets, protocol, live phrase change) but the masks are meaningless."
 fi
 
@@ -108,7 +108,7 @@ done
 
 {
   echo "ReferStream demo — $(date -u +%FT%TZ)"
-  if [ "$weights" = "models/demo/weights.safetensors" ]; then echo "model: demo model (models/demo), partly trained: does not follow the phrase yet"
+  if [ "$weights" = "models/demo/weights.safetensors" ]; then echo "model: demo model (models/demo), partly trained (J&F 0.52 on unseen synthetic clips; this clip is outside its vocabulary)"
   else echo "model: tiny golden TEST weights (random; masks are meaningless until models/demo follows phrases)"; fi
   echo "clip: $out/clip.mp4 ($frames frames, 320x240, paced at 10 fps like a camera)"
   echo "masks received: $(grep -c ' seq=' "$out/masks.txt" || true) ($(grep -c '^demo/p1 ' "$out/masks.txt" || true) for p1, $(grep -c '^demo/p2 ' "$out/masks.txt" || true) for p2)"
