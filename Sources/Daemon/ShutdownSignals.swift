@@ -65,9 +65,6 @@ public final class ShutdownSignals: Sendable {
     /// Where "received SIGTERM" is logged (until this is set, nothing is logged for the first signal).
     public func setLogger(_ logger: Logger) { state.withLock { $0.logger = logger } }
 
-    /// Whether a first signal has arrived.
-    public var shutdownRequested: Bool { state.withLock { !$0.received.isEmpty } }
-
     /// Runs `action` on the first signal; at once (on this thread) when it has already arrived.
     public func onShutdown(_ action: @escaping @Sendable (_ signal: Int32) -> Void) {
         let earlier: Int32? = state.withLock { state in
