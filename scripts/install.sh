@@ -2,7 +2,7 @@
 # `make install PREFIX=… [DESTDIR=…]`: release binaries built with the static Swift standard library
 # (-static-stdlib: they need no Swift toolchain at run time, only the system's GStreamer, libzmq and
 # OpenBLAS), the systemd units with their paths pointing at PREFIX, the pipeline templates, the example
-# configuration and the bundled model (the tiny golden test weights; REFERSTREAM_DEMO_MODEL=1: models/demo).
+# configuration and the bundled model (the demo model, models/demo).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,23 +31,12 @@ if [ ! -e "$destdir$sysconf/referstream/referstreamd.yaml" ]; then
   install -m 0644 config/referstreamd.yaml "$destdir$sysconf/referstream/referstreamd.yaml"
 fi
 
-# The bundled model. models/demo is only partly trained (models/demo/MODEL.md: it does not follow the
-# phrase yet), so the default stays the tiny golden weights (random, for a working installation only:
-# their masks mean nothing); REFERSTREAM_DEMO_MODEL=1 bundles models/demo instead (its tokenizer files
-# sit next to its weights; run it with model.shorter_side: 96, the size it was trained at).
-if [ "${REFERSTREAM_DEMO_MODEL:-0}" = 1 ] && [ -f models/demo/weights.safetensors ]; then
-  say "bundling the partly trained demo model (models/demo; model.shorter_side: 96)"
-  install -m 0644 models/demo/weights.safetensors "$root/share/referstream/model/"
-  tokenizer_dir=models/demo
-else
-  say "bundling the tiny golden test weights (REFERSTREAM_DEMO_MODEL=1 bundles the partly trained models/demo)"
-  install -m 0644 Tests/Fixtures/referformer-tiny/weights.safetensors "$root/share/referstream/model/"
-  tokenizer_dir=Tests/Fixtures/tokenizer
-fi
+# The bundled model: the demo model (models/demo, MODEL.md), which runs when no weights are given; its
+# config.json carries the input size it was trained at, which both programs then use.
+say "bundling the demo model (models/demo)"
 install -d "$root/share/referstream/model/tokenizer"
-for f in vocab.json merges.txt tokenizer.json; do
-  if [ -f "$tokenizer_dir/$f" ]; then install -m 0644 "$tokenizer_dir/$f" "$root/share/referstream/model/tokenizer/"; fi
-done
+install -m 0644 models/demo/weights.safetensors models/demo/config.json models/demo/MODEL.md "$root/share/referstream/model/"
+install -m 0644 models/demo/vocab.json models/demo/merges.txt "$root/share/referstream/model/tokenizer/"
 
 # Units: paths under PREFIX, and this machine's OpenBLAS kernel (AVX-512: SkylakeX, AVX2: Haswell;
 # neither: the line goes and referstreamd picks the kernel itself).

@@ -20,8 +20,12 @@ public struct DaemonConfiguration: Sendable {
         public var config: String?
         /// Threads for the matrix products (OpenBLAS) and the parallel loops.
         public var threads: Int = 2
-        /// The network input's shorter side (the official inference uses 360).
+        /// The network input's shorter side (the official inference uses 360). Without `model.shorter_side`
+        /// the daemon uses the size the model was trained at when its configuration file says
+        /// (`LoadedModel.trainedShorterSide`: 192 for the bundled demo model), else 360.
         public var shorterSide: Int = 360
+        /// Whether `model.shorter_side` was given (then it is used as it is).
+        public var shorterSideGiven = false
         /// `exact` (official) or `incremental` (opt-in: each frame's pixel decoder once; approximate).
         public var pixelDecoder: PixelDecoderMode = .exact
         /// Where each value came from, for messages.

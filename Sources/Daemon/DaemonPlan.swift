@@ -22,6 +22,10 @@ public enum DaemonPlan {
         lines.append("model: \(model.summary)")
         lines.append("  weights:   \(model.weightsPath)")
         lines.append("  tokenizer: \(model.tokenizerPath)")
+        if let origin = model.bundledOrigin { lines.append("  (no model.weights: \(origin))") }
+        let sideNote = c.model.shorterSideGiven ? "model.shorter_side"
+            : model.trainedShorterSide == c.model.shorterSide ? "the size the model was trained at" : "the official default"
+        lines.append("  input:     shorter side \(c.model.shorterSide) px (\(sideNote))")
         if c.model.pixelDecoder != .exact { lines.append("  pixel decoder: \(c.model.pixelDecoder.rawValue) (approximate, opt-in)") }
         lines.append("masks:   \(c.transport.masks.joined(separator: ", ")) (\(c.transport.encoding.rawValue))")
         lines.append("control: \(c.transport.control)")

@@ -13,35 +13,40 @@ public struct LoadedModel: Sendable {
     /// One line: file, architecture, BLAS kernel and threads, load time.
     public let summary: String
 
-    /// Where `make install` puts the bundled model (`$REFERSTREAM_MODEL_DIR` overrides): a folder with
-    /// `weights.safetensors` and `tokenizer/`.
-    public static func bundledModelDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let dir = environment["REFERSTREAM_MODEL_DIR"], !dir.isEmpty { return dir }
-        let executable = URL(fileURLWithPath: CommandLine.arguments.first ?? "referstreamd").resolvingSymlinksInPath()
-        return executable.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("share/referstream/model").path
+    /// The shorter side the model was trained at (its configuration file's `training` note), nil when
+    /// unknown; the daemon runs at it unless `model.shorter_side` is given.
+    public let trainedShorterSide: Int?
+    /// "the bundled model (source checkout)" etc. when no weights were configured, else nil.
+    public let bundledOrigin: String?
+
+    /// "the bundled model, <folder>" (what runs without `model.weights`), or why there is none.
+    public static func bundledModelDescription(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        BundledModel.locate(environment: environment).map { "the bundled model, \($0.directory.path)" }
+            ?? "no weights given and no bundled model"
     }
 
     /// Loads the weights (memory-mapped safetensors or an official .pth) and the tokenizer named by the
-    /// configuration, or the bundled model's.
+    /// configuration or, without `model.weights`, the bundled model (`BundledModel`: `$REFERSTREAM_MODEL_DIR`,
+    /// `<prefix>/share/referstream/model`, or the source checkout's models/demo) with its tokenizer and
+    /// configuration file.
     /// - Throws: `DaemonError(.model)` naming the `model.*` key and its line.
-    public static func load(_ configuration: DaemonConfiguration.Model, file: String?) throws(DaemonError) -> LoadedModel {
-        let bundled = bundledModelDirectory()
-        let weights = configuration.weights ?? (bundled as NSString).appendingPathComponent("weights.safetensors")
+    public static func load(_ configuration: DaemonConfiguration.Model, file: String?,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws(DaemonError) -> LoadedModel {
         func fail(_ key: String, _ message: String, _ underlying: String? = nil) -> DaemonError {
             DaemonError(.model, message, key: "model.\(key)", line: configuration.lines[key], file: file, underlying: underlying)
         }
+        let bundled = configuration.weights == nil ? BundledModel.locate(environment: environment) : nil
+        guard let weights = configuration.weights ?? bundled?.weights.path else {
+            throw fail("weights", "no weights given and no bundled model (looked for \(BundledModel.searchedDescription(environment: environment))); set model.weights to a .pth or .safetensors file, or run `make install`")
+        }
         guard FileManager.default.isReadableFile(atPath: weights) else {
-            if configuration.weights == nil {
-                throw fail("weights", "no weights given and no bundled model at \(weights); set model.weights to a .pth or .safetensors file (or run `make install`)")
-            }
             throw fail("weights", "the weights file \(weights) does not exist or cannot be read; give the path of a .pth or .safetensors file")
         }
+        let weightsFolder = (weights as NSString).deletingLastPathComponent
         let tokenizerPath = configuration.tokenizer
-            ?? [(bundled as NSString).appendingPathComponent("tokenizer"),
-                ((weights as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tokenizer")]
-                .first { FileManager.default.fileExists(atPath: $0) }
-            ?? (weights as NSString).deletingLastPathComponent
+            ?? bundled?.tokenizer.path
+            ?? [(weightsFolder as NSString).appendingPathComponent("tokenizer")].first { FileManager.default.fileExists(atPath: $0) }
+            ?? weightsFolder
         let tokenizer: RobertaTokenizer
         do {
             tokenizer = try RobertaTokenizer(directory: URL(fileURLWithPath: tokenizerPath))
@@ -49,7 +54,7 @@ public struct LoadedModel: Sendable {
             throw fail("tokenizer", "cannot load the tokenizer from \(tokenizerPath): give a folder with vocab.json and merges.txt (or tokenizer.json)", "\(error)")
         }
         // Without model.config the architecture is inferred from the weights (strictly checked).
-        let configurationFile = configuration.config.map { URL(fileURLWithPath: $0) }
+        let configurationFile = configuration.config.map { URL(fileURLWithPath: $0) } ?? bundled?.configuration
         if let url = configurationFile, !FileManager.default.isReadableFile(atPath: url.path) {
             throw fail("config", "the model configuration \(url.path) does not exist or cannot be read")
         }
@@ -69,7 +74,9 @@ public struct LoadedModel: Sendable {
             (weights as NSString).lastPathComponent, c.hiddenDim, c.encLayers, c.decLayers, c.numQueries,
             c.textEncoder.numHiddenLayers, TensorRuntime.kernelName, TensorRuntime.threadCount,
             Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
-        return LoadedModel(model: model, tokenizer: tokenizer, weightsPath: weights, tokenizerPath: tokenizerPath, summary: summary)
+        return LoadedModel(model: model, tokenizer: tokenizer, weightsPath: weights, tokenizerPath: tokenizerPath, summary: summary,
+                           trainedShorterSide: configurationFile.flatMap { ReferFormerConfiguration.trainedShorterSide(contentsOf: $0) },
+                           bundledOrigin: bundled.map { "the bundled model (\($0.origin))" })
     }
 
     /// Re-executes the process with the fastest OpenBLAS kernel when OpenBLAS chose a generic one (see

@@ -72,7 +72,7 @@ struct InferCommand: ParsableCommand {
 
     private func infer() throws {
         try checkWritableOutput(output)
-        let (tokenizer, model) = try self.model.load()
+        let (tokenizer, model, _) = try self.model.load()
         try Self.checkTokenizer(tokenizer, model: model)
         let clip = try Self.readFrames(frames, key: framesKey)
         let (t, h, w) = (clip.shape[0], clip.shape[2], clip.shape[3])

@@ -14,8 +14,13 @@ struct SegmentCommand: ParsableCommand {
             Inputs: a video file (any container and codec GStreamer plays), a folder of PNG/JPEG images \
             (in name order; the masks keep the images' names), a file:// URI, an rtsp:// URL or a V4L2 \
             camera (/dev/videoN); live inputs run until --frames or --duration, or Ctrl-C. Frames are \
-            resized exactly as the official pre-processing does (Pillow bilinear, shorter side 360) and \
-            normalised.
+            resized exactly as the official pre-processing does (Pillow bilinear, shorter side 360, or the \
+            size the model was trained at when its configuration says so) and normalised.
+
+            Without --weights the bundled demo model runs (models/demo in a source checkout, \
+            <prefix>/share/referstream/model when installed, or $REFERSTREAM_MODEL_DIR): a small \
+            ReferFormer trained on synthetic clips of coloured shapes, for phrases such as "the red \
+            circle" or "the small blue square" (models/demo/MODEL.md).
 
             The engine runs windows of --window frames every --stride frames (default \
             \(WindowConfiguration.default.length) and \(WindowConfiguration.default.stride)): the backbone \
@@ -24,7 +29,12 @@ struct SegmentCommand: ParsableCommand {
             bounded by the window, whatever the video's length. --whole-video runs the whole input as one \
             clip with one query per phrase, exactly the official inference_ytvos.py; it needs about 300 MB \
             per frame with the R50 model at 360 px, is refused when the estimate exceeds the available \
-            memory, and --window N --stride N runs N-frame clips as inference_davis.py does with 36.             --pixel-decoder incremental (opt-in, approximate) runs the pixel decoder once per new frame,             attending to the cached reduced keys/values of the window's earlier frames, instead of on             every window's frames: at --stride 1 the newest frame's mask is the exact one and a window             costs one frame of pixel decoder instead of --window (docs/incremental-pixel-decoder.md).
+            memory, and --window N --stride N runs N-frame clips as inference_davis.py does with 36.
+
+            --pixel-decoder incremental (opt-in, approximate) runs the pixel decoder once per new frame, \
+            attending to the cached reduced keys/values of the window's earlier frames, instead of on \
+            every window's frames: at --stride 1 the newest frame's mask is the exact one and a window \
+            costs one frame of pixel decoder instead of --window (docs/incremental-pixel-decoder.md).
 
             Output: OUTPUT/<phrase>/<frame>.png (8-bit, 0 or 255, at the original frame size), where \
             <phrase> is p1, p2, … in the order of --text; OUTPUT/phrases.json lists per phrase its text \
@@ -67,8 +77,10 @@ struct SegmentCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds of video.", valueName: "s"))
     var duration: Double?
 
-    @Option(name: .customLong("shorter-side"), help: ArgumentHelp("The network input's shorter side in pixels.", valueName: "px"))
-    var shorterSide = 360
+    @Option(name: .customLong("shorter-side"), help: ArgumentHelp(
+        "The network input's shorter side in pixels. Default: the size the model was trained at when its configuration says so (the demo model: 192), else 360 (the official inference).",
+        valueName: "px"))
+    var shorterSide: Int?
 
     @Flag(help: "Also write each frame with the masks drawn over it (OUTPUT/overlay/<frame>.png).")
     var overlay = false
@@ -114,7 +126,7 @@ struct SegmentCommand: ParsableCommand {
         if let frames, frames < 1 { throw CLIError("--frames must be at least 1, got \(frames)") }
         if let duration, !(duration > 0) { throw CLIError("--duration must be a positive number of seconds, got \(duration)") }
         if let maxMemory, !(maxMemory > 0) { throw CLIError("--max-memory must be a positive number of gigabytes, got \(maxMemory)") }
-        guard shorterSide >= CrossModalFPNDecoder.minimumFrameSide else {
+        if let shorterSide, shorterSide < CrossModalFPNDecoder.minimumFrameSide {
             throw CLIError("--shorter-side must be at least \(CrossModalFPNDecoder.minimumFrameSide), got \(shorterSide)")
         }
         try model.check()
@@ -133,8 +145,10 @@ struct SegmentCommand: ParsableCommand {
         // Decoding works before anything is written.
         guard let first = try source.next() else { throw CLIError("\(input) gave no frames") }
 
-        let (tokenizer, model) = try self.model.load()
+        let (tokenizer, model, files) = try self.model.load()
         try InferCommand.checkTokenizer(tokenizer, model: model)
+        let shorterSide = self.shorterSide ?? files.trainedShorterSide ?? 360
+        printError("input: shorter side \(shorterSide) px (\(self.shorterSide != nil ? "--shorter-side" : files.trainedShorterSide != nil ? "the size the model was trained at" : "the official default"))")
         let configuration = TrackingConfiguration(window: window, shorterSide: shorterSide, pixelDecoderMode: pixelDecoder)
         let tracker = StreamTracker(engine: SegmentProgressModel(base: ReferFormerTrackingModel(model: model, tokenizer: tokenizer, shorterSide: shorterSide),
                                                                  progress: progress),

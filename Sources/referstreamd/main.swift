@@ -57,8 +57,11 @@ struct ReferStreamDaemon: AsyncParsableCommand {
         do {
             var configuration = try DaemonConfiguration(contentsOfFile: path)
             applyOverrides(to: &configuration)
-            if signals != nil { logger.info("loading the model (\(configuration.model.weights ?? "the bundled model"))") }
+            if signals != nil { logger.info("loading the model (\(configuration.model.weights ?? LoadedModel.bundledModelDescription()))") }
             let model = try LoadedModel.load(configuration.model, file: configuration.file)
+            if !configuration.model.shorterSideGiven, let side = model.trainedShorterSide {
+                configuration.model.shorterSide = side   // the size the model was trained at
+            }
             try DaemonPlan.checkPhrases(configuration, model: model)
             if checkConfig != nil {
                 try DaemonPlan.checkPorts(configuration)

@@ -73,4 +73,24 @@ struct InvalidConfigurationTests {
         #expect(result.stdout.contains("is valid") && result.stdout.contains("cam0: file '\(clip)'") && result.stdout.contains("phrase p1: \"the ball\""), "\(result.stdout)")
         #expect(result.stdout.contains("uridecodebin uri=\"file://\(clip)\""), "\(result.stdout)")
     }
+
+    @Test("no model.weights: the bundled demo model (the source checkout's models/demo) at the size it was trained at, unless model.shorter_side")
+    func bundledModel() throws {
+        let demo = DaemonTestSupport.packageRoot.appendingPathComponent("models/demo")
+        let note = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: demo.appendingPathComponent("config.json"))) as? [String: Any])?["training"] as? [String: Any])
+        let side = min(try #require(note["input_height"] as? Int), try #require(note["input_width"] as? Int))
+        let transport = "transport:\n  control: tcp://127.0.0.1:\(try DaemonTestSupport.freePort())\n  masks: tcp://127.0.0.1:\(try DaemonTestSupport.freePort())\nmetrics:\n  listen: ~\n"
+        let plain = try run("model:\n  threads: 1\n" + transport)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("  weights:   \(demo.appendingPathComponent("weights.safetensors").path)"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("  tokenizer: \(demo.path)"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("(no model.weights: the bundled model (source checkout))"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("  input:     shorter side \(side) px (the size the model was trained at)"), "\(plain.stdout)")
+        let given = try run("model:\n  threads: 1\n  shorter_side: 64\n" + transport)
+        #expect(given.status == 0 && given.stdout.contains("  input:     shorter side 64 px (model.shorter_side)"), "\(given.stdout)\n\(given.stderr)")
+        // Explicit weights without a configuration file: the official default.
+        let tiny = try run(Self.model + transport)
+        #expect(tiny.status == 0 && tiny.stdout.contains("  input:     shorter side 360 px (the official default)") && !tiny.stdout.contains("bundled"),
+                "\(tiny.stdout)\n\(tiny.stderr)")
+    }
 }

@@ -97,16 +97,26 @@ struct StaticInstallTests {
         let model = prefix.appendingPathComponent("share/referstream/model")
         let clip = try makeBallClip(in: directory, frames: 4)
 
+        // No --weights: the installed binary finds the model installed next to it (PREFIX/share/referstream/model);
+        // the debug build is pointed at the same folder.
         func segment(_ binary: URL, hidden: Bool, into name: String) throws -> (CommandResult, URL) {
             let out = directory.appendingPathComponent(name)
-            let arguments = ["segment", "--weights", model.appendingPathComponent("weights.safetensors").path,
-                             "--tokenizer", model.appendingPathComponent("tokenizer").path, "--input", clip.path,
-                             "--output", out.path, "--shorter-side", "48", "--window", "2", "--text", "the ball", "--text", "the background"]
-            return (hidden ? try StaticInstall.runHidden(binary, arguments) : try run(binary, arguments), out)
+            let arguments = ["segment", "--input", clip.path, "--output", out.path, "--shorter-side", "48", "--window", "2",
+                             "--text", "the red circle", "--text", "the small blue square"]
+            return (hidden ? try StaticInstall.runHidden(binary, arguments)
+                           : try run(binary, arguments, environment: StaticInstall.environment.merging(["REFERSTREAM_MODEL_DIR": model.path]) { $1 }), out)
         }
         let (mine, out) = try segment(try installed("referstream"), hidden: true, into: "installed")
         let (reference, referenceOut) = try segment(try debug("referstream"), hidden: false, into: "debug")
         #expect(mine.status == 0 && reference.status == 0, "installed: \(mine)\ndebug: \(reference)")
+        #expect(mine.stderr.contains("no --weights: using the bundled model (installed: \(model.path))"), "\(mine.stderr)")
+        #expect(reference.stderr.contains("no --weights: using the bundled model ($REFERSTREAM_MODEL_DIR: \(model.path))"), "\(reference.stderr)")
+        // make install bundles the demo model: its weights, configuration and tokenizer.
+        for file in ["weights.safetensors", "config.json", "tokenizer/vocab.json", "tokenizer/merges.txt"] {
+            let installedFile = try Data(contentsOf: model.appendingPathComponent(file))
+            let source = try Data(contentsOf: packageRoot.appendingPathComponent("models/demo").appendingPathComponent(file.replacingOccurrences(of: "tokenizer/", with: "")))
+            #expect(installedFile == source, "\(file) is not models/demo's")
+        }
         // The same summary (counts, then per phrase its score and tracks), apart from the folder and the
         // elapsed time (the first line's " in 1.2 s (…)").
         func summary(_ r: CommandResult, _ folder: URL) -> [String] {

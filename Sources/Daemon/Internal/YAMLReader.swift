@@ -60,7 +60,10 @@ struct YAMLReader {
         model.tokenizer = try map["tokenizer"].map { v throws(DaemonError) in try path(v, key: "model.tokenizer") }
         model.config = try map["config"].map { v throws(DaemonError) in try path(v, key: "model.config") }
         if let v = map["threads"] { model.threads = try integer(v, key: "model.threads", in: 1...256) }
-        if let v = map["shorter_side"] { model.shorterSide = try integer(v, key: "model.shorter_side", in: 32...4096) }
+        if let v = map["shorter_side"] {
+            model.shorterSide = try integer(v, key: "model.shorter_side", in: 32...4096)
+            model.shorterSideGiven = true
+        }
         if let v = map["pixel_decoder"] {
             let name = try string(v, key: "model.pixel_decoder")
             guard let mode = PixelDecoderMode(rawValue: name) else {
