@@ -35,14 +35,14 @@ struct AllBenchmark: ParsableCommand {
     @Option(help: ArgumentHelp("The demo model's folder; an empty value skips it.", valueName: "folder"))
     var demo = "models/demo"
 
-    @Option(name: .customLong("demo-shorter-side"), help: "Shorter side the demo model's frames are resized to (it was trained at 96).")
-    var demoShorterSide = 96
+    @Option(name: .customLong("demo-shorter-side"), help: "Shorter side the demo model's frames are resized to (default: the size it was trained at, from its config.json).")
+    var demoShorterSide: Int?
 
     @Option(name: .customLong("demo-windows"), help: "Windows measured for the demo model after the first.")
     var demoWindows = 10
 
     func validate() throws {
-        guard streamWindows > 0, demoWindows > 0, demoShorterSide >= 29 else {
+        guard streamWindows > 0, demoWindows > 0, (demoShorterSide ?? 29) >= 29 else {
             throw ValidationError("--stream-windows and --demo-windows must be positive; --demo-shorter-side at least 29")
         }
     }
@@ -78,6 +78,8 @@ struct AllBenchmark: ParsableCommand {
                 demoModel = try ReferFormerModel.load(weights: weights, configurationFile: nil)
             }
             let demoWords = try RobertaTokenizer(directory: folder)
+            let demoShorterSide = self.demoShorterSide
+                ?? ReferFormerConfiguration.trainedShorterSide(contentsOf: folder.appendingPathComponent("config.json")) ?? 96
             let demoEngine = ReferFormerTrackingModel(model: demoModel, tokenizer: demoWords, shorterSide: demoShorterSide)
             let run = try StreamBenchmark.measure(
                 StreamTracker(engine: demoEngine, configuration: .init(window: window, shorterSide: demoShorterSide)),

@@ -17,7 +17,7 @@ struct ModelOptions: ParsableArguments {
     var modelConfig: String?
 
     @Option(help: ArgumentHelp(
-        "A folder with vocab.json and merges.txt (roberta-base's files) or tokenizer.json, or a tokenizer.json file. Default: the bundled model's, or the weights' folder when it has these files.",
+        "A folder with vocab.json and merges.txt (roberta-base's files) or tokenizer.json, or a tokenizer.json file. Default: the bundled model's; with --weights, tokenizer/ next to them or their folder, when it has these files.",
         valueName: "dir"))
     var tokenizer: String?
 
@@ -27,6 +27,7 @@ struct ModelOptions: ParsableArguments {
     /// Checks the options that the parser cannot (as `error:` lines, like every other model error).
     func check() throws {
         if let threads, threads < 1 { throw CLIError("--threads must be at least 1, got \(threads)") }
+        _ = try resolve()   // a missing model or tokenizer is reported before any input is opened
     }
 
     /// What runs: the given files, or the bundled model's where none are given.
@@ -47,10 +48,13 @@ struct ModelOptions: ParsableArguments {
         guard let weights = weights ?? bundled?.weights.path else {
             throw CLIError("no --weights given and no bundled model (looked for \(BundledModel.searchedDescription(environment: environment))): give --weights FILE --tokenizer DIR, or install ReferStream (make install) so that its demo model is found")
         }
+        // Next to explicit weights: their folder's tokenizer/, else the folder itself (as the daemon does).
         let folder = (weights as NSString).deletingLastPathComponent
-        let holdsTokenizer = ["vocab.json", "tokenizer.json"].contains { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
-        guard let tokenizer = tokenizer ?? bundled?.tokenizer.path ?? (holdsTokenizer ? folder : nil) else {
-            throw CLIError("no --tokenizer given and \(folder) holds no vocab.json or tokenizer.json: give --tokenizer DIR (the tokenizer the weights were trained with)")
+        let nextToWeights = [(folder as NSString).appendingPathComponent("tokenizer"), folder].first { candidate in
+            ["vocab.json", "tokenizer.json"].contains { FileManager.default.fileExists(atPath: (candidate as NSString).appendingPathComponent($0)) }
+        }
+        guard let tokenizer = tokenizer ?? bundled?.tokenizer.path ?? nextToWeights else {
+            throw CLIError("no --tokenizer given and \(folder) holds no tokenizer (vocab.json and merges.txt, or tokenizer.json, there or in tokenizer/): give --tokenizer DIR, the tokenizer the weights were trained with")
         }
         return Resolved(weights: weights, tokenizer: tokenizer, configuration: modelConfig ?? bundled?.configuration?.path,
                         bundledOrigin: bundled.map { "the bundled model (\($0.origin): \($0.directory.path))" })

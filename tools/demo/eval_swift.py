@@ -2,7 +2,7 @@
 folder written by make_dataset.py, then score it with `referstream evaluate` by expression type.
 
     python tools/demo/eval_swift.py --referstream .build/release/referstream --model models/demo \
-        --data /work/demo-valset --out /work/demo-valset-swift [--window 3 --stride 3] [--shorter-side 96]
+        --data /work/demo-valset --out /work/demo-valset-swift [--window 3 --stride 3] [--shorter-side N]
 
 One `segment` run per clip with every expression of the clip as a --text (the backbone runs once per frame
 for all of them); OUT/raw/<seq>/p<i>/ is renamed to OUT/pred/<seq>/<exp_id>/. Needs only the Python
@@ -24,7 +24,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--window", type=int)
     ap.add_argument("--stride", type=int)
-    ap.add_argument("--shorter-side", type=int, default=96)
+    ap.add_argument("--shorter-side", type=int,
+                    help="default: the size the model was trained at (its config.json's training note)")
     ap.add_argument("--threads", type=int)
     ap.add_argument("--evaluator", help="a referstream binary with the evaluate command (default: --referstream)")
     ap.add_argument("--skip-segment", action="store_true", help="only score OUT/pred")
@@ -38,8 +39,8 @@ def main():
         shutil.rmtree(raw, ignore_errors=True)
         cmd = [a.referstream, "segment", "--weights", os.path.join(a.model, "weights.safetensors"),
                "--model-config", os.path.join(a.model, "config.json"), "--tokenizer", a.model,
-               "--input", os.path.join(a.data, "JPEGImages", seq), "--output", raw,
-               "--shorter-side", str(a.shorter_side)]
+               "--input", os.path.join(a.data, "JPEGImages", seq), "--output", raw]
+        if a.shorter_side: cmd += ["--shorter-side", str(a.shorter_side)]
         if a.window: cmd += ["--window", str(a.window)]
         if a.stride: cmd += ["--stride", str(a.stride)]
         if a.threads: cmd += ["--threads", str(a.threads)]
