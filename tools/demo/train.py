@@ -140,6 +140,28 @@ STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 AUGMENT_FROM = 0   # training clips k >= AUGMENT_FROM * batch use the domain-randomised renderer
 
 
+RICH_PHRASES = 0.0   # --rich-phrases: share of training phrases rewritten with redundant attributes
+
+
+def rich_phrase(scene, e, k: int, variant: int):
+    """With probability RICH_PHRASES, the expression rewritten to name more of the object's own attributes
+    ("the blue square" -> "the small blue square", "the shape on the left" -> "the big red circle"), kept only
+    when synth.resolve still finds exactly that object. The generator's expressions use the fewest attributes
+    that single an object out, so without this a user's over-specified phrase ("the small blue square" when
+    there is one blue square, as in the demo) is outside the training distribution. Its own random stream
+    (k, variant): the rest of the sample is unchanged."""
+    rng = np.random.default_rng([k, variant, 7])
+    if RICH_PHRASES <= 0 or rng.random() >= RICH_PHRASES:
+        return e
+    o = next(ob for ob in scene.objects if ob.obj_id == e.obj_id)
+    forms = [f"the {o.size} {o.colour} {o.shape}", f"the {o.colour} {o.shape}", f"the {o.size} {o.shape}",
+             f"the {o.size} {o.colour} shape"]
+    text = forms[int(rng.integers(0, len(forms)))]
+    if text == e.text or synth.resolve(scene, text) != [o.obj_id]:
+        return e
+    return synth.Expression(e.exp_id, text, e.obj_id, e.kind)
+
+
 def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "train", augment: bool = False,
                 variant: int = 0):
     """Clip k of the deterministic data stream: frames (T,3,H,W) normalised, caption, target dict.
@@ -164,6 +186,8 @@ def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "tra
         others = [o for o in scene.expressions if o.obj_id != e.obj_id and (ids == o.obj_id).any()]
         if others:
             e = others[int(rng.integers(0, len(others)))]
+    if renderer == "train":
+        e = rich_phrase(scene, e, k, variant)
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2).float() / 255.0
     x = (x - MEAN) / STD
     m = torch.from_numpy(ids == e.obj_id)
@@ -294,6 +318,9 @@ def main():
                         help=f"official --set_cost_{term} (matcher; default {official}). Near 0 with a high "
                              "--set-cost-class, the query the class head prefers is the one trained on the referred "
                              "object's mask, so the mask has to follow the phrase")
+    ap.add_argument("--rich-phrases", type=float, default=0.0,
+                    help="share of training phrases rewritten with redundant attributes of their object (\"the small blue "
+                         "square\" where \"the blue square\" would do), checked by synth.resolve")
     ap.add_argument("--paired", action="store_true",
                     help="each pair of clips in a batch shows the same frames with phrases for two different objects, "
                          "so only the phrase tells the two targets apart (needs an even --batch)")
@@ -308,6 +335,8 @@ def main():
                                      "safetensors shards of <= 15 MB each plus shards.json into this folder "
                                      "(export.py --shards reads them)")
     a = ap.parse_args()
+    global RICH_PHRASES
+    RICH_PHRASES = a.rich_phrases
     torch.set_num_threads(a.threads)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))
