@@ -108,7 +108,7 @@ done < <(grep -E '^demo/p[12] seq=' "$out/masks.txt")
 "$bin/referstream" evaluate --predictions "$out/score/pred" --annotations "$out/score/truth" \
   --json "$out/score/evaluation.json" > "$out/score/table.txt"
 
-say "drawing the masks over the video (GStreamer compositor: the frame plus 60 % of p1's and p2's tinted masks)"
+say "drawing the masks over the video (GStreamer compositor: p1's and p2's masks at 60 % over the frame)"
 # Every received frame of p1 (with p2's mask where there is one), in order, for the MP4; every 10th as a picture.
 mkdir -p "$out/mp4-frames"; k=0; pictures=0
 for mask in "$out"/masks/demo_p1_*_overlay.png; do
@@ -119,7 +119,7 @@ for mask in "$out"/masks/demo_p1_*_overlay.png; do
   other=$(printf '%s/masks/demo_p2_%08d_overlay.png' "$out" "$n")
   target=$(printf '%s/mp4-frames/%05d.png' "$out" "$k")
   second=(); [ -f "$other" ] && second=(filesrc location="$other" ! pngdec ! videoconvert ! mix.sink_2)
-  gst-launch-1.0 -q compositor name=mix sink_1::alpha=0.6 sink_1::operator=add sink_2::alpha=0.6 sink_2::operator=add ! videoconvert ! pngenc ! filesink location="$target" \
+  gst-launch-1.0 -q compositor name=mix sink_1::alpha=0.6 sink_2::alpha=0.6 ! videoconvert ! pngenc ! filesink location="$target" \
     filesrc location="$frame" ! pngdec ! videoconvert ! mix.sink_0 \
     filesrc location="$mask" ! pngdec ! videoconvert ! mix.sink_1 \
     "${second[@]}"

@@ -1,6 +1,6 @@
 import CZlib
 
-/// A minimal PNG writer: 8-bit greyscale or 8-bit RGB, not interlaced, filter 0 ("None") on every row,
+/// A minimal PNG writer: 8-bit greyscale, RGB or RGBA, not interlaced, filter 0 ("None") on every row,
 /// one IDAT chunk compressed with zlib (`compress2`). Masks are mostly long runs, which deflate shrinks
 /// well without row filters.
 public enum PNG {
@@ -16,19 +16,22 @@ public enum PNG {
         return encode(width: mask.width, height: mask.height, colorType: 0, scanlines: scanlines)
     }
 
-    /// A PNG of `mask` tinted with `color` (RGB) on black, e.g. for `referstream subscribe --overlay`.
+    /// A PNG of `mask` in `color`, 8-bit RGBA: the mask's pixels opaque in the colour, the rest fully
+    /// transparent, so the picture lies over the frame as it is (`referstream subscribe --overlay`; any
+    /// image viewer or GStreamer's compositor blends it).
     public static func encodeTinted(_ mask: BinaryMask, color: (UInt8, UInt8, UInt8)) -> [UInt8] {
-        let stride = mask.width * 3 + 1
+        let stride = mask.width * 4 + 1
         var scanlines = [UInt8](repeating: 0, count: stride * mask.height)
         for y in 0..<mask.height {
             for x in 0..<mask.width where mask.pixels[y * mask.width + x] != 0 {
-                let at = y * stride + 1 + 3 * x
+                let at = y * stride + 1 + 4 * x
                 scanlines[at] = color.0
                 scanlines[at + 1] = color.1
                 scanlines[at + 2] = color.2
+                scanlines[at + 3] = 255
             }
         }
-        return encode(width: mask.width, height: mask.height, colorType: 2, scanlines: scanlines)
+        return encode(width: mask.width, height: mask.height, colorType: 6, scanlines: scanlines)
     }
 
     /// A PNG of an RGB image (8-bit colour, `pixels` row-major RGB, `width · height · 3` bytes), e.g. a

@@ -36,7 +36,7 @@ struct SubscribeCommand: ParsableCommand {
         "Write each mask to DIR/<stream>_<phrase>_<frame>.png.", valueName: "dir"))
     var saveDirectory: String?
 
-    @Flag(help: "With --save-dir, also write <…>_overlay.png: the mask tinted in the phrase's colour.")
+    @Flag(help: "With --save-dir, also write <…>_overlay.png: the mask in the phrase's colour on a transparent background (RGBA), to lay over the frame.")
     var overlay = false
 
     @Option(help: ArgumentHelp("Exit after this many masks.", valueName: "n"))

@@ -1,3 +1,4 @@
+import CZlib
 import Testing
 import TestSupport
 @testable import WireProtocol
@@ -127,5 +128,29 @@ struct OtherEncodingTests {
         #expect(Array(png[16..<24]) == [0, 0, 0, 5, 0, 0, 0, 3])
         #expect(png[24] == 8 && png[25] == 0, "bit depth \(png[24]), colour type \(png[25])")
         #expect(Array(png.suffix(12)) == [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82])
+    }
+
+    @Test("the tinted overlay PNG is RGBA: the mask opaque in the colour, everything else fully transparent")
+    func tintedOverlay() throws {
+        var m = BinaryMask(width: 4, height: 2)
+        m[1, 0] = true   // (x, y)
+        m[3, 1] = true
+        let png = PNG.encodeTinted(m, color: (230, 25, 75))
+        #expect(Array(png[16..<24]) == [0, 0, 0, 4, 0, 0, 0, 2])
+        #expect(png[24] == 8 && png[25] == 6, "bit depth \(png[24]), colour type \(png[25])")
+        // The one IDAT chunk, inflated: per row a filter byte (0) and 4 bytes per pixel.
+        let idat = try #require((0..<png.count - 4).first { Array(png[$0..<$0 + 4]) == Array("IDAT".utf8) })
+        let length = png[(idat - 4)..<idat].reduce(0) { $0 << 8 | Int($1) }
+        let compressed = Array(png[(idat + 4)..<(idat + 4 + length)])
+        var raw = [UInt8](repeating: 0, count: 2 * (1 + 4 * 4))
+        var rawLength = uLongf(raw.count)
+        #expect(uncompress(&raw, &rawLength, compressed, uLong(compressed.count)) == Z_OK && rawLength == uLongf(raw.count))
+        func pixel(_ y: Int, _ x: Int) -> [UInt8] { Array(raw[(y * 17 + 1 + 4 * x)..<(y * 17 + 5 + 4 * x)]) }
+        #expect(raw[0] == 0 && raw[17] == 0)
+        for y in 0..<2 {
+            for x in 0..<4 {
+                #expect(pixel(y, x) == (m[x, y] ? [230, 25, 75, 255] : [0, 0, 0, 0]), "pixel x \(x), y \(y)")
+            }
+        }
     }
 }
