@@ -213,7 +213,9 @@ struct SegmentEngineTests {
         #expect(summary?["complete"] as? Bool == false && summary?["frames"] as? Int == written && written < 400, "\(String(describing: summary?["frames"])) vs \(written)")
         let frames = ((summary?["phrases"] as? [[String: Any]])?.first?["frames"] as? [[String: Any]])?.count
         #expect(frames == written)
-        let lines = stderr.split(separator: "\n").filter { !$0.hasPrefix("loaded ") }
+        // Besides the informational lines (what was loaded, the input size), one line says what happened.
+        #expect(stderr.split(separator: "\n").filter { $0.hasPrefix("input: ") } == ["input: shorter side 48 px (--shorter-side)"], "\(stderr)")
+        let lines = stderr.split(separator: "\n").filter { !$0.hasPrefix("loaded ") && !$0.hasPrefix("input: ") }
         #expect(lines == ["interrupted: kept the masks of \(written) frame(s) in \(out.path) (phrases.json says complete: false)"], "\(stderr)")
     }
 
