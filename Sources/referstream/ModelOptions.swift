@@ -24,10 +24,12 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Threads for the matrix products (OpenBLAS); at least 1.", valueName: "n"))
     var threads: Int?
 
-    /// Checks the options that the parser cannot (as `error:` lines, like every other model error).
-    func check() throws {
+    /// Checks the options that the parser cannot (as `error:` lines, like every other model error) and
+    /// resolves the model files, so a missing model or tokenizer is reported before any input is opened.
+    @discardableResult
+    func check() throws -> Resolved {
         if let threads, threads < 1 { throw CLIError("--threads must be at least 1, got \(threads)") }
-        _ = try resolve()   // a missing model or tokenizer is reported before any input is opened
+        return try resolve()
     }
 
     /// What runs: the given files, or the bundled model's where none are given.
@@ -38,7 +40,7 @@ struct ModelOptions: ParsableArguments {
         /// "the bundled model (source checkout)" etc. when no --weights were given.
         var bundledOrigin: String?
         /// The shorter side the model was trained at (its configuration's `training` note), if known.
-        var trainedShorterSide: Int? { configuration.flatMap { ReferFormerConfiguration.trainedShorterSide(contentsOf: URL(fileURLWithPath: $0)) } }
+        var trainedShorterSide: Int?
     }
 
     /// Resolves the defaults: without --weights the bundled model (`BundledModel`); without --tokenizer
@@ -56,15 +58,16 @@ struct ModelOptions: ParsableArguments {
         guard let tokenizer = tokenizer ?? bundled?.tokenizer.path ?? nextToWeights else {
             throw CLIError("no --tokenizer given and \(folder) holds no tokenizer (vocab.json and merges.txt, or tokenizer.json, there or in tokenizer/): give --tokenizer DIR, the tokenizer the weights were trained with")
         }
-        return Resolved(weights: weights, tokenizer: tokenizer, configuration: modelConfig ?? bundled?.configuration?.path,
-                        bundledOrigin: bundled.map { "the bundled model (\($0.origin): \($0.directory.path))" })
+        let configuration = modelConfig ?? bundled?.configuration?.path
+        return Resolved(weights: weights, tokenizer: tokenizer, configuration: configuration,
+                        bundledOrigin: bundled.map { "the bundled model (\($0.origin): \($0.directory.path))" },
+                        trainedShorterSide: configuration.flatMap { ReferFormerConfiguration.trainedShorterSide(contentsOf: URL(fileURLWithPath: $0)) })
     }
 
     /// Loads the tokenizer and the model, reporting what was loaded on standard error.
     func load() throws -> (RobertaTokenizer, ReferFormerModel, Resolved) {
-        try check()
+        let files = try check()
         if let threads { TensorRuntime.defaultThreadCount = threads }
-        let files = try resolve()
         if let origin = files.bundledOrigin { printError("no --weights: using \(origin)") }
         let tokenizer: RobertaTokenizer
         do {

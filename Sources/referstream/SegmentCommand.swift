@@ -147,8 +147,9 @@ struct SegmentCommand: ParsableCommand {
 
         let (tokenizer, model, files) = try self.model.load()
         try InferCommand.checkTokenizer(tokenizer, model: model)
-        let shorterSide = self.shorterSide ?? files.trainedShorterSide ?? 360
-        printError("input: shorter side \(shorterSide) px (\(self.shorterSide != nil ? "--shorter-side" : files.trainedShorterSide != nil ? "the size the model was trained at" : "the official default"))")
+        let (shorterSide, sideSource) = self.shorterSide.map { ($0, "--shorter-side") }
+            ?? files.trainedShorterSide.map { ($0, "the size the model was trained at") } ?? (360, "the official default")
+        printError("input: shorter side \(shorterSide) px (\(sideSource))")
         let configuration = TrackingConfiguration(window: window, shorterSide: shorterSide, pixelDecoderMode: pixelDecoder)
         let tracker = StreamTracker(engine: SegmentProgressModel(base: ReferFormerTrackingModel(model: model, tokenizer: tokenizer, shorterSide: shorterSide),
                                                                  progress: progress),
