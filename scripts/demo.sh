@@ -81,28 +81,26 @@ start=$(date +%s.%N); kill -TERM $daemon; wait $daemon || true; end=$(date +%s.%
 kill $subscriber 2>/dev/null || true; wait $subscriber 2>/dev/null || true
 trap - EXIT
 
-# Which phrase each mask answered: p1's masks carry the track id of "the red circle" until the change
-# reaches the daemon, then a new one (a replaced phrase starts a new track).
-first_track=$(sed -nE 's#^demo/p1 .* track=([0-9]+).*#\1#p' "$out/masks.txt" | head -1)
-phrase_of() {  # phrase_of PHRASE-ID TRACK -> the phrase's text
-  if [ "$1" = p2 ]; then echo "the yellow star"
-  elif [ "$2" = "$first_track" ]; then echo "the red circle"
-  else echo "the small blue square"; fi
-}
+# Which phrase each mask answered: every line of `referstream subscribe` ends with the text the daemon
+# segmented for it (text="…"), so masks from before and after `phrase set` are told apart by what they
+# answered, not by when the change was sent.
+text_of() { sed -nE 's#.* text="([^"]*)".*#\1#p' <<<"$1"; }
 truth_of() {  # the ground-truth folder of the object a phrase denotes (models/demo/demo-clip/clip.json)
-  case "$1" in "the red circle") echo big-red-circle ;; "the small blue square") echo small-blue-square ;; *) echo small-yellow-star ;; esac
+  case "$1" in "the red circle") echo big-red-circle ;; "the small blue square") echo small-blue-square ;;
+    "the yellow star") echo small-yellow-star ;; *) echo "demo: no ground truth for \"$1\"" >&2; return 1 ;; esac
 }
 
 say "scoring the received masks against the clip's ground truth (referstream evaluate)"
 while read -r topic seq frame rest; do
   id=${topic#demo/}; n=$((10#${frame#frame=}))
-  track=$(sed -nE 's#.* track=([0-9]+).*#\1#p' <<<"$rest")
-  text=$(phrase_of "$id" "${track:-none}"); slug=$(tr ' ' '-' <<<"${text#the }")
+  text=$(text_of "$rest"); slug=$(tr ' ' '-' <<<"${text#the }")
+  [ -n "$text" ] || { echo "demo: no text= in a subscribe line: $topic $seq $frame $rest" >&2; continue; }
+  truth=$(truth_of "$text") || continue
   name=$(printf '%05d.png' "$n"); mask=$(printf '%s/masks/demo_%s_%08d.png' "$out" "$id" "$n")
   [ -f "$mask" ] || continue
   mkdir -p "$out/score/pred/demo/$id-$slug" "$out/score/truth/demo/$id-$slug"
   cp "$mask" "$out/score/pred/demo/$id-$slug/$name"
-  cp "$clipdir/masks/$(truth_of "$text")/$name" "$out/score/truth/demo/$id-$slug/$name"
+  cp "$clipdir/masks/$truth/$name" "$out/score/truth/demo/$id-$slug/$name"
   echo "$n $id $text" >> "$out/score/received.txt"
 done < <(grep -E '^demo/p[12] seq=' "$out/masks.txt")
 "$bin/referstream" evaluate --predictions "$out/score/pred" --annotations "$out/score/truth" \
@@ -124,7 +122,7 @@ for mask in "$out"/masks/demo_p1_*_overlay.png; do
     filesrc location="$mask" ! pngdec ! videoconvert ! mix.sink_1 \
     "${second[@]}"
   if [ $((n % 10)) -eq 0 ]; then
-    slug=$(phrase_of p1 "$(grep -E "^demo/p1 seq=[0-9]+ frame=$n " "$out/masks.txt" | sed -nE 's#.* track=([0-9]+).*#\1#p' | head -1)" | tr ' ' '-')
+    slug=$(text_of "$(grep -E "^demo/p1 seq=[0-9]+ frame=$n " "$out/masks.txt" | head -1)" | tr ' ' '-')
     cp "$target" "$out/overlay/$(printf '%08d' "$n")-p1-$slug.png"; pictures=$((pictures + 1))
   fi
   k=$((k + 1))

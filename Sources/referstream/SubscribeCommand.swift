@@ -11,7 +11,9 @@ struct SubscribeCommand: ParsableCommand {
         abstract: "Watch the mask stream: one line per mask, with its age and any gaps.",
         discussion: """
             Each line shows stream/phrase, sequence number, frame index, age (capture to arrival), \
-            presence, score, box and, when masks were missed, the gap. With --save-dir every mask is \
+            presence, score, box, track, size and encoding, the text the mask answered (text="…", \
+            JSON-quoted: after `phrase set` it tells old and new masks apart) and, when masks were \
+            missed, the gap. With --save-dir every mask is \
             written as a PNG (0/255); --overlay also writes the mask tinted in a colour per phrase.
 
             When nothing listens at the mask endpoint, subscribe says so and exits at once (status 2). \
@@ -102,6 +104,7 @@ struct SubscribeCommand: ParsableCommand {
         if let box = h.box { text += " box=[" + box.map { String(format: "%.0f", $0) }.joined(separator: ",") + "]" }
         if let track = h.trackID { text += " track=\(track)" }
         text += " \(h.width)x\(h.height) \(h.encoding.rawValue) \(mask.payload.count)B"
+        text += " text=\(jsonString(h.phrase))"
         if mask.missed > 0 { text += " GAP missed=\(mask.missed) (total \(totalMissed))" }
         return text
     }

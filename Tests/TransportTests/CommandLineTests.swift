@@ -49,7 +49,7 @@ struct CommandLineTests {
             for x in 4..<12 { mask[x, 5] = true }
             var frame: Int64 = 0
             while !done.value {
-                publisher.publish(MaskFrame(stream: "cam0", phraseID: "p1", phrase: "a line", trackID: 1, frame: frame,
+                publisher.publish(MaskFrame(stream: "cam0", phraseID: "p1", phrase: #"a "quoted" line"#, trackID: 1, frame: frame,
                                             captureTime: Date().timeIntervalSince1970, score: 0.75, box: [4, 5, 8, 1],
                                             present: true, mask: mask))
                 frame += 1
@@ -65,6 +65,7 @@ struct CommandLineTests {
         #expect(lines.count == 3, "\(result.stdout)")
         #expect(lines.first?.hasPrefix("cam0/p1 seq=") == true && lines.first?.contains("present score=0.750 box=[4,5,8,1] track=1 32x16 rle") == true,
                 "\(lines.first ?? "")")
+        #expect(lines.allSatisfy { $0.contains(#"B text="a \"quoted\" line""#) }, "\(lines)")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         #expect(files.filter { $0.hasSuffix("_overlay.png") }.count == 3, "\(files)")
         #expect(files.count == 6, "\(files)")
