@@ -141,6 +141,7 @@ AUGMENT_FROM = 0   # training clips k >= AUGMENT_FROM * batch use the domain-ran
 
 
 RICH_PHRASES = 0.0   # --rich-phrases: share of training phrases rewritten with redundant attributes
+KINDS = None         # --kinds: training phrases only of these expression kinds (None: all)
 
 
 def rich_phrase(scene, e, k: int, variant: int):
@@ -171,8 +172,11 @@ def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "tra
     rng = np.random.default_rng(k * 2654435761 % (2 ** 63) + 99)
     base = TRAIN_SEED_BASE if renderer == "train" else VALID_SEED_BASE
     scene = synth.sample_scene(base + k, frames=12, allow_entering=(renderer == "valid" or augment))
+    pool = scene.expressions
+    if KINDS is not None and renderer == "train":
+        pool = [x for x in scene.expressions if x.kind in KINDS] or scene.expressions
     for _ in range(20):   # the official matcher needs the referred object visible in at least one frame
-        e = scene.expressions[int(rng.integers(0, len(scene.expressions)))]
+        e = pool[int(rng.integers(0, len(pool)))]
         step = int(rng.integers(1, 3))
         start = int(rng.integers(0, scene.frames - (clip - 1) * step))
         idx = [start + i * step for i in range(clip)]
@@ -183,7 +187,7 @@ def make_sample(k: int, height: int, width: int, clip: int, renderer: str = "tra
         if (ids == e.obj_id).any():
             break
     if variant == 1:
-        others = [o for o in scene.expressions if o.obj_id != e.obj_id and (ids == o.obj_id).any()]
+        others = [o for o in pool if o.obj_id != e.obj_id and (ids == o.obj_id).any()]
         if others:
             e = others[int(rng.integers(0, len(others)))]
     if renderer == "train":
@@ -321,6 +325,9 @@ def main():
     ap.add_argument("--rich-phrases", type=float, default=0.0,
                     help="share of training phrases rewritten with redundant attributes of their object (\"the small blue "
                          "square\" where \"the blue square\" would do), checked by synth.resolve")
+    ap.add_argument("--kinds", help="comma-separated expression kinds (colour, shape, size, position, motion): "
+                    "training phrases only of these kinds where the clip has one (a diagnostic: can the model "
+                    "learn that kind?); in-training validation still uses every kind")
     ap.add_argument("--paired", action="store_true",
                     help="each pair of clips in a batch shows the same frames with phrases for two different objects, "
                          "so only the phrase tells the two targets apart (needs an even --batch)")
@@ -335,8 +342,12 @@ def main():
                                      "safetensors shards of <= 15 MB each plus shards.json into this folder "
                                      "(export.py --shards reads them)")
     a = ap.parse_args()
-    global RICH_PHRASES
+    global RICH_PHRASES, KINDS
     RICH_PHRASES = a.rich_phrases
+    if a.kinds:
+        KINDS = set(a.kinds.split(","))
+        if KINDS - {"colour", "shape", "size", "position", "motion"}:
+            ap.error(f"--kinds: unknown kind(s) {sorted(KINDS - {'colour', 'shape', 'size', 'position', 'motion'})}")
     torch.set_num_threads(a.threads)
     device = torch.device("cuda" if a.device == "auto" and torch.cuda.is_available() else
                           ("cpu" if a.device == "auto" else a.device))
