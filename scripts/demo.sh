@@ -81,7 +81,7 @@ start=$(date +%s.%N); kill -TERM $daemon; wait $daemon || true; end=$(date +%s.%
 kill $subscriber 2>/dev/null || true; wait $subscriber 2>/dev/null || true
 trap - EXIT
 
-# Which phrase each mask answered: every line of `referstream subscribe` ends with the text the daemon
+# Which phrase each mask answered: every line of `referstream subscribe` carries the text the daemon
 # segmented for it (text="…"), so masks from before and after `phrase set` are told apart by what they
 # answered, not by when the change was sent.
 text_of() { sed -nE 's#.* text="([^"]*)".*#\1#p' <<<"$1"; }
