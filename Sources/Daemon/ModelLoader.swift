@@ -42,11 +42,10 @@ public struct LoadedModel: Sendable {
         guard FileManager.default.isReadableFile(atPath: weights) else {
             throw fail("weights", "the weights file \(weights) does not exist or cannot be read; give the path of a .pth or .safetensors file")
         }
-        let weightsFolder = (weights as NSString).deletingLastPathComponent
-        let tokenizerPath = configuration.tokenizer
-            ?? bundled?.tokenizer.path
-            ?? [(weightsFolder as NSString).appendingPathComponent("tokenizer")].first { FileManager.default.fileExists(atPath: $0) }
-            ?? weightsFolder
+        // Without model.tokenizer: the bundled model's, or the one next to the weights; else their folder,
+        // so the error below names it.
+        let tokenizerPath = configuration.tokenizer ?? bundled?.tokenizer.path
+            ?? BundledModel.tokenizerNextTo(weights: weights) ?? (weights as NSString).deletingLastPathComponent
         let tokenizer: RobertaTokenizer
         do {
             tokenizer = try RobertaTokenizer(directory: URL(fileURLWithPath: tokenizerPath))

@@ -72,6 +72,15 @@ public struct BundledModel: Sendable, Equatable {
             .map { "\($0.weights.path) (\($0.origin))" }.joined(separator: ", ")
     }
 
+    /// The tokenizer that goes with weights given explicitly: `tokenizer/` next to them, else their folder,
+    /// whichever holds tokenizer files (`vocab.json` or `tokenizer.json`); nil when neither does.
+    public static func tokenizerNextTo(weights: String) -> String? {
+        let folder = (weights as NSString).deletingLastPathComponent
+        return [(folder as NSString).appendingPathComponent("tokenizer"), folder].first { candidate in
+            ["vocab.json", "tokenizer.json"].contains { FileManager.default.fileExists(atPath: (candidate as NSString).appendingPathComponent($0)) }
+        }
+    }
+
     /// The running executable, symlinks resolved.
     public static var currentExecutable: URL {
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))

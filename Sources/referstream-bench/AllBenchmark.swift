@@ -35,7 +35,7 @@ struct AllBenchmark: ParsableCommand {
     @Option(help: ArgumentHelp("The demo model's folder; an empty value skips it.", valueName: "folder"))
     var demo = "models/demo"
 
-    @Option(name: .customLong("demo-shorter-side"), help: "Shorter side the demo model's frames are resized to (default: the size it was trained at, from its config.json).")
+    @Option(name: .customLong("demo-shorter-side"), help: "Shorter side the demo model's frames are resized to (default: the size it was trained at, from its config.json; 96 when it does not say).")
     var demoShorterSide: Int?
 
     @Option(name: .customLong("demo-windows"), help: "Windows measured for the demo model after the first.")

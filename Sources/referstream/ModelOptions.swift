@@ -51,12 +51,8 @@ struct ModelOptions: ParsableArguments {
             throw CLIError("no --weights given and no bundled model (looked for \(BundledModel.searchedDescription(environment: environment))): give --weights FILE --tokenizer DIR, or install ReferStream (make install) so that its demo model is found")
         }
         // Next to explicit weights: their folder's tokenizer/, else the folder itself (as the daemon does).
-        let folder = (weights as NSString).deletingLastPathComponent
-        let nextToWeights = [(folder as NSString).appendingPathComponent("tokenizer"), folder].first { candidate in
-            ["vocab.json", "tokenizer.json"].contains { FileManager.default.fileExists(atPath: (candidate as NSString).appendingPathComponent($0)) }
-        }
-        guard let tokenizer = tokenizer ?? bundled?.tokenizer.path ?? nextToWeights else {
-            throw CLIError("no --tokenizer given and \(folder) holds no tokenizer (vocab.json and merges.txt, or tokenizer.json, there or in tokenizer/): give --tokenizer DIR, the tokenizer the weights were trained with")
+        guard let tokenizer = tokenizer ?? bundled?.tokenizer.path ?? BundledModel.tokenizerNextTo(weights: weights) else {
+            throw CLIError("no --tokenizer given and \((weights as NSString).deletingLastPathComponent) holds no tokenizer (vocab.json and merges.txt, or tokenizer.json, there or in tokenizer/): give --tokenizer DIR, the tokenizer the weights were trained with")
         }
         let configuration = modelConfig ?? bundled?.configuration?.path
         return Resolved(weights: weights, tokenizer: tokenizer, configuration: configuration,

@@ -32,6 +32,18 @@ struct BundledModelTests {
         #expect(found.configuration?.lastPathComponent == "config.json")
     }
 
+    @Test("explicit weights: tokenizer/ next to them holding tokenizer files, else their folder, else nil")
+    func tokenizerNextToWeights() throws {
+        let root = try tree(["a/w.safetensors", "a/tokenizer/vocab.json", "a/vocab.json",
+                             "b/w.pth", "b/tokenizer.json", "b/tokenizer/readme.txt",
+                             "c/w.safetensors", "c/merges.txt"])
+        defer { try? FileManager.default.removeItem(at: root) }
+        let path = { (name: String) in root.appendingPathComponent(name).path }
+        #expect(BundledModel.tokenizerNextTo(weights: path("a/w.safetensors")) == path("a/tokenizer"))
+        #expect(BundledModel.tokenizerNextTo(weights: path("b/w.pth")) == path("b"))
+        #expect(BundledModel.tokenizerNextTo(weights: path("c/w.safetensors")) == nil)
+    }
+
     @Test("make install's layout comes before a source checkout; tokenizer/ is used when present; no config.json is nil")
     func installedFirst() throws {
         let root = try tree(["repo/Package.swift", "repo/models/demo/weights.safetensors",
